@@ -1,0 +1,121 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Environment variables Cohort reads, with their defaults. The README's table mirrors this list. */
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const envSchema = z
+  .object({
+    PORT: z.coerce.number({ message: 'must be a number' }).int().min(1).max(65535).default(8080),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    DATA_DIR: z.string().min(1).default('./data'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^(postgres(ql)?:\/\/|sqlite:)/, 'must start with postgres:// or sqlite:')
+      .optional(),
+    STORAGE: z.enum(['local', 's3'], { message: 'must be local or s3' }).default('local'),
+    S3_BUCKET: z.string().min(1).optional(),
+    S3_REGION: z.string().min(1).default('us-east-1'),
+    S3_ENDPOINT: z.url({ message: 'must be a URL' }).optional(),
+    S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+    S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+    S3_FORCE_PATH_STYLE: booleanFromEnv.default(false),
+    S3_PREFIX: z.string().default(''),
+    SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    SESSION_TTL_HOURS: z.coerce.number({ message: 'must be a number' }).positive().default(12),
+    COOKIE_SECURE: booleanFromEnv.optional(),
+    PUBLIC_URL: z.url({ message: 'must be a URL such as https://cohort.example.org' }).optional(),
+    TRUST_PROXY: booleanFromEnv.default(false),
+    LOGIN_RATE_LIMIT: z.coerce.number({ message: 'must be a number' }).int().positive().default(10),
+    COHORT_ADMIN_USERNAME: z.string().regex(/^[a-zA-Z0-9._-]{2,64}$/, 'must be 2-64 letters, digits, ".", "_" or "-"').default('admin'),
+    COHORT_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+    COHORT_ADMIN_EMAIL: z.email({ message: 'must be an email address' }).default('admin@localhost'),
+    COHORT_DEMO: booleanFromEnv.default(true),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.STORAGE === 's3' && !env.S3_BUCKET) {
+      ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'is required when STORAGE=s3' });
+    }
+  });
+
+export type StorageConfig =
+  | { kind: 'local'; root: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      region: string;
+      endpoint?: string;
+      accessKeyId?: string;
+      secretAccessKey?: string;
+      forcePathStyle: boolean;
+      prefix: string;
+    };
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string;
+  storage: StorageConfig;
+  sessionSecret?: string;
+  sessionTtlMs: number;
+  cookieSecure: boolean;
+  publicUrl?: string;
+  trustProxy: boolean;
+  loginRateLimitPerMinute: number;
+  admin: { username: string; password?: string; email: string };
+  loadDemo: boolean;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the environment once at start; every problem is reported together, naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const relevant = Object.fromEntries(
+    Object.keys(envSchema.shape).flatMap((key) => (env[key] === undefined || env[key] === '' ? [] : [[key, env[key]]])),
+  );
+  const parsed = envSchema.safeParse(relevant);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  const storage: StorageConfig =
+    e.STORAGE === 's3'
+      ? {
+          kind: 's3',
+          bucket: e.S3_BUCKET!,
+          region: e.S3_REGION,
+          endpoint: e.S3_ENDPOINT,
+          accessKeyId: e.S3_ACCESS_KEY_ID,
+          secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+          forcePathStyle: e.S3_FORCE_PATH_STYLE,
+          prefix: e.S3_PREFIX,
+        }
+      : { kind: 'local', root: path.join(dataDir, 'blobs') };
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    databaseUrl: e.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'cohort.db')}`,
+    storage,
+    sessionSecret: e.SESSION_SECRET,
+    sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
+    cookieSecure: e.COOKIE_SECURE ?? (e.PUBLIC_URL?.startsWith('https://') ?? false),
+    publicUrl: e.PUBLIC_URL,
+    trustProxy: e.TRUST_PROXY,
+    loginRateLimitPerMinute: e.LOGIN_RATE_LIMIT,
+    admin: { username: e.COHORT_ADMIN_USERNAME, password: e.COHORT_ADMIN_PASSWORD, email: e.COHORT_ADMIN_EMAIL },
+    loadDemo: e.COHORT_DEMO,
+    logLevel: e.LOG_LEVEL,
+  };
+}
