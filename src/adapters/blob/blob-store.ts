@@ -49,3 +49,29 @@ export function assertValidBlobKey(key: string): void {
     throw new Error(`Invalid blob key: ${JSON.stringify(key)}`);
   }
 }
+
+/** A byte range that is malformed or does not lie within the blob (HTTP would answer 416). */
+export class BlobRangeError extends RangeError {
+  constructor(
+    readonly key: string,
+    readonly range: BlobRange,
+    readonly size?: number,
+  ) {
+    super(`Byte range ${JSON.stringify(range)} is not satisfiable for ${key}${size === undefined ? '' : ` (${size} bytes)`}`);
+    this.name = 'BlobRangeError';
+  }
+}
+
+/** True when a range asks for something narrower than the whole blob. */
+export function isPartialRange(range: BlobRange | undefined): range is BlobRange {
+  return range !== undefined && (range.start !== undefined || range.end !== undefined);
+}
+
+/** Checks what can be checked without knowing the size: whole non-negative numbers, start <= end. */
+export function assertRangeShape(key: string, range: BlobRange): void {
+  const { start, end } = range;
+  const ok = (n: number | undefined) => n === undefined || (Number.isSafeInteger(n) && n >= 0);
+  if (!ok(start) || !ok(end) || (start !== undefined && end !== undefined && start > end)) {
+    throw new BlobRangeError(key, range);
+  }
+}

@@ -152,7 +152,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on('files')
     .columns(['patient_id', 'modality_id', 'kind', 'original_name'])
     .unique()
-    .where('deleted_at', 'is', null)
+    .where(sql.ref('deleted_at'), 'is', null)
     .execute();
   await db.schema.createIndex('files_project_modality_idx').on('files').columns(['project_id', 'modality_id', 'kind']).execute();
 
