@@ -38,7 +38,10 @@ export function handleError(error: FastifyError | AppError | Error, request: Fas
   if (fastifyError.statusCode === 429) {
     return reply.status(429).send(errorBody('rate_limited', 'Too many attempts. Please wait a minute and try again.'));
   }
-  if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || fastifyError.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+  if (fastifyError.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fastifyError.name === 'SyntaxError') {
+    return reply.status(400).send(errorBody('invalid_json', 'The request body must be valid JSON.', 'body'));
+  }
+  if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return reply.status(415).send(errorBody('unsupported_media_type', 'Send a JSON body with Content-Type: application/json.', 'body'));
   }
   if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
