@@ -34,11 +34,6 @@ const envSchema = z
     COHORT_ADMIN_EMAIL: z.email({ message: 'must be an email address' }).default('admin@localhost'),
     COHORT_DEMO: booleanFromEnv.default(true),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  })
-  .superRefine((env, ctx) => {
-    if (env.STORAGE === 's3' && !env.S3_BUCKET) {
-      ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'is required when STORAGE=s3' });
-    }
   });
 
 export type StorageConfig =
@@ -84,9 +79,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     Object.keys(envSchema.shape).flatMap((key) => (env[key] === undefined || env[key] === '' ? [] : [[key, env[key]]])),
   );
   const parsed = envSchema.safeParse(relevant);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  }
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  if (relevant.STORAGE === 's3' && !relevant.S3_BUCKET) problems.push('S3_BUCKET: is required when STORAGE=s3');
+  if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
   const dataDir = path.resolve(e.DATA_DIR);
   const storage: StorageConfig =
