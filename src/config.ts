@@ -1,10 +1,20 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseByteSize } from './domain/units.js';
 
 /** Environment variables Cohort reads, with their defaults. The README's table mirrors this list. */
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const byteSize = z.string().transform((v, ctx) => {
+  const bytes = parseByteSize(v);
+  if (bytes === null) {
+    ctx.addIssue({ code: 'custom', message: 'must be a size such as 500GB, 2TiB or a number of bytes' });
+    return z.NEVER;
+  }
+  return bytes;
+});
 
 const envSchema = z
   .object({
@@ -33,6 +43,16 @@ const envSchema = z
     COHORT_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
     COHORT_ADMIN_EMAIL: z.email({ message: 'must be an email address' }).default('admin@localhost'),
     COHORT_DEMO: booleanFromEnv.default(true),
+    EXPORT_MAX_BYTES: byteSize.default(2 ** 40),
+    EXPORT_MAX_PATIENTS: z.coerce.number({ message: 'must be a number' }).int().positive().default(20_000),
+    EXPORT_MAX_FILES: z.coerce.number({ message: 'must be a number' }).int().positive().default(1_000_000),
+    EXPORT_USER_QUOTA_BYTES: byteSize.default(2 * 2 ** 40),
+    EXPORT_MAX_ACTIVE_PER_USER: z.coerce.number({ message: 'must be a number' }).int().positive().default(3),
+    EXPORT_DISK_RESERVE_BYTES: byteSize.default(2 * 2 ** 30),
+    EXPORT_RETENTION_DAYS: z.coerce.number({ message: 'must be a number' }).positive().default(14),
+    EXPORT_MAX_ATTEMPTS: z.coerce.number({ message: 'must be a number' }).int().min(1).max(20).default(3),
+    EXPORT_HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number({ message: 'must be a number' }).int().min(5).default(60),
+    EXPORT_WORKER_CONCURRENCY: z.coerce.number({ message: 'must be a number' }).int().min(1).max(16).default(1),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   });
 
@@ -64,6 +84,20 @@ export interface Config {
   admin: { username: string; password?: string; email: string };
   loadDemo: boolean;
   logLevel: string;
+  exports: ExportLimits;
+}
+
+export interface ExportLimits {
+  maxBytes: number;
+  maxPatients: number;
+  maxFiles: number;
+  userQuotaBytes: number;
+  maxActivePerUser: number;
+  diskReserveBytes: number;
+  retentionDays: number;
+  maxAttempts: number;
+  heartbeatTimeoutMs: number;
+  workerConcurrency: number;
 }
 
 export class ConfigError extends Error {
@@ -112,5 +146,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     admin: { username: e.COHORT_ADMIN_USERNAME, password: e.COHORT_ADMIN_PASSWORD, email: e.COHORT_ADMIN_EMAIL },
     loadDemo: e.COHORT_DEMO,
     logLevel: e.LOG_LEVEL,
+    exports: {
+      maxBytes: e.EXPORT_MAX_BYTES,
+      maxPatients: e.EXPORT_MAX_PATIENTS,
+      maxFiles: e.EXPORT_MAX_FILES,
+      userQuotaBytes: e.EXPORT_USER_QUOTA_BYTES,
+      maxActivePerUser: e.EXPORT_MAX_ACTIVE_PER_USER,
+      diskReserveBytes: e.EXPORT_DISK_RESERVE_BYTES,
+      retentionDays: e.EXPORT_RETENTION_DAYS,
+      maxAttempts: e.EXPORT_MAX_ATTEMPTS,
+      heartbeatTimeoutMs: e.EXPORT_HEARTBEAT_TIMEOUT_SECONDS * 1000,
+      workerConcurrency: e.EXPORT_WORKER_CONCURRENCY,
+    },
   };
 }

@@ -4,7 +4,9 @@ import type { BlobStore } from './adapters/blob/blob-store.js';
 import { createBlobStore } from './adapters/blob/create-blob-store.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './adapters/db/database.js';
 import type { Config } from './config.js';
-import { createServices, type Services } from './services/index.js';
+import { exportPollingQueue } from './adapters/queue/polling-queue.js';
+import type { JobQueue } from './adapters/queue/job-queue.js';
+import { createServices, storageSpaceOf, type Services } from './services/index.js';
 
 export const APP_VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
@@ -12,6 +14,7 @@ export interface Runtime {
   config: Config;
   database: DatabaseHandle;
   blobs: BlobStore;
+  queue: JobQueue;
   services: Services;
   close(): Promise<void>;
 }
@@ -27,8 +30,16 @@ export async function openRuntime(config: Config, options: { migrate?: boolean }
     throw error;
   }
   const blobs = createBlobStore(config.storage);
-  const services = createServices({ db: database.db, blobs, sessionTtlMs: config.sessionTtlMs });
-  return { config, database, blobs, services, close: () => database.destroy() };
+  const queue = exportPollingQueue(database.db);
+  const services = createServices({
+    db: database.db,
+    blobs,
+    queue,
+    space: storageSpaceOf(blobs),
+    sessionTtlMs: config.sessionTtlMs,
+    exportLimits: config.exports,
+  });
+  return { config, database, blobs, queue, services, close: () => database.destroy() };
 }
 
 export interface FirstStartResult {

@@ -4,7 +4,7 @@
  */
 export class AppError extends Error {
   constructor(
-    readonly kind: 'validation' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'rate_limited' | 'unavailable',
+    readonly kind: 'validation' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'rate_limited' | 'unavailable' | 'insufficient_storage' | 'range_not_satisfiable',
     readonly code: string,
     message: string,
     readonly field?: string,
@@ -19,4 +19,4 @@ export const validationError = (field: string, message: string, code = 'invalid_
 export const notFound = (what: string) => new AppError('not_found', 'not_found', `${what} was not found.`);
 export const forbidden = (message: string) => new AppError('forbidden', 'forbidden', message);
 export const unauthorized = (message = 'Please sign in.') => new AppError('unauthorized', 'unauthorized', message);
-export const conflict = (field: string | undefined, message: string) => new AppError('conflict', 'conflict', message, field);
+export const conflict = (field: string | undefined, message: string, code = 'conflict') => new AppError('conflict', code, message, field);

@@ -14,6 +14,7 @@ import { authContext } from './auth-context.js';
 import { errorBody, handleError } from './errors.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { browseRoutes } from './routes/browse-routes.js';
+import { exportRoutes } from './routes/export-routes.js';
 
 export interface HttpOptions {
   logLevel: string;
@@ -33,7 +34,8 @@ export async function buildHttpApp(services: Services, options: HttpOptions): Pr
   const app = Fastify({
     logger: options.logLevel === 'silent' ? false : { level: options.logLevel },
     trustProxy: options.trustProxy,
-    bodyLimit: 1024 * 1024,
+    // Room for selections of tens of thousands of patient ids; the schemas bound every array.
+    bodyLimit: 4 * 1024 * 1024,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -76,6 +78,7 @@ export async function buildHttpApp(services: Services, options: HttpOptions): Pr
     loginRateLimitPerMinute: options.loginRateLimitPerMinute,
   });
   await app.register(browseRoutes, { browse: services.browse });
+  await app.register(exportRoutes, { exports: services.exports });
   app.get('/api/health', { schema: { hide: true } }, async () => ({ status: 'ok', version: options.version }));
 
   const webRoot = options.webRoot ?? DEFAULT_WEB_ROOT;

@@ -10,6 +10,8 @@ const STATUS: Record<AppError['kind'], number> = {
   conflict: 409,
   rate_limited: 429,
   unavailable: 503,
+  insufficient_storage: 507,
+  range_not_satisfiable: 416,
 };
 
 export interface ErrorBody {
@@ -40,6 +42,9 @@ export function handleError(error: FastifyError | AppError | Error, request: Fas
   }
   if (fastifyError.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fastifyError.name === 'SyntaxError') {
     return reply.status(400).send(errorBody('invalid_json', 'The request body must be valid JSON.', 'body'));
+  }
+  if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return reply.status(413).send(errorBody('body_too_large', 'The request body is too large.', 'body'));
   }
   if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return reply.status(415).send(errorBody('unsupported_media_type', 'Send a JSON body with Content-Type: application/json.', 'body'));

@@ -5,27 +5,35 @@ import type { FastifyInstance } from 'fastify';
 import { LocalBlobStore } from '../../src/adapters/blob/local-blob-store.js';
 import type { DatabaseHandle } from '../../src/adapters/db/database.js';
 import { buildHttpApp } from '../../src/http/app.js';
-import { createServices, type Services } from '../../src/services/index.js';
+import { exportPollingQueue, type PollingQueue } from '../../src/adapters/queue/polling-queue.js';
+import { loadConfig, type ExportLimits } from '../../src/config.js';
+import { createServices, storageSpaceOf, type Services } from '../../src/services/index.js';
 import type { TestDatabase } from './databases.js';
 
 export interface TestContext {
   database: DatabaseHandle;
   services: Services;
   blobs: LocalBlobStore;
+  queue: PollingQueue;
+  limits: ExportLimits;
   dir: string;
   close(): Promise<void>;
 }
 
 /** Real database and local blob store in a temporary directory; nothing shared between tests. */
-export async function openTestContext(db: TestDatabase): Promise<TestContext> {
+export async function openTestContext(db: TestDatabase, limits: Partial<ExportLimits> = {}): Promise<TestContext> {
   const database = await db.open();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cohort-test-'));
   const blobs = new LocalBlobStore(path.join(dir, 'blobs'));
-  const services = createServices({ db: database.db, blobs, sessionTtlMs: 3600_000 });
+  const queue = exportPollingQueue(database.db, 100);
+  const exportLimits = { ...loadConfig({}).exports, diskReserveBytes: 0, ...limits };
+  const services = createServices({ db: database.db, blobs, queue, space: storageSpaceOf(blobs), sessionTtlMs: 3600_000, exportLimits });
   return {
     database,
     services,
     blobs,
+    queue,
+    limits: exportLimits,
     dir,
     async close() {
       await database.destroy();

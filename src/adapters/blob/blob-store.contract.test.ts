@@ -1,10 +1,7 @@
-import { HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -13,8 +10,10 @@ import { BlobNotFoundError, BlobRangeError, type BlobStore } from './blob-store.
 import { createBlobStore } from './create-blob-store.js';
 import { LocalBlobStore } from './local-blob-store.js';
 import { S3BlobStore } from './s3-blob-store.js';
+import { startS3TestServer, type S3TestServer } from '../../../test/helpers/s3.js';
 
 const MiB = 1024 * 1024;
+const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 /** Random bytes produced on demand; optionally stops producing once `stallAt` bytes have been read. */
 function randomSource(totalBytes: number, stallAt = Infinity) {
@@ -71,168 +70,16 @@ async function localFixture(): Promise<Fixture> {
   };
 }
 
-// --- s3rver, with the gaps that matter here filled in ---------------------------------------------
-
-interface KoaContext {
-  method: string;
-  path: string;
-  query: Record<string, string | string[] | undefined>;
-  status: number;
-  type: string;
-  body: unknown;
-}
-type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
-interface S3rverObject {
-  key: string;
-  content?: Readable;
-  range?: { start: number; end: number };
-}
-interface S3rverStore {
-  getBucket(bucket: string): Promise<unknown>;
-  getResourcePath(bucket: string, key: string | undefined, resource: string): string;
-  getObject(bucket: string, key: string, options?: { start?: number; end?: number }): Promise<S3rverObject | null>;
-  listObjects(bucket: string, options: { prefix?: string; maxKeys?: number }): Promise<{ objects: S3rverObject[] }>;
-}
-interface S3rverServer {
-  middleware: KoaMiddleware[];
-  store: S3rverStore;
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-// s3rver ships no type declarations.
-const S3rver = createRequire(import.meta.url)('s3rver') as new (options: Record<string, unknown>) => S3rverServer;
-
-const escapeXml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
-const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
-/** Small so that listing a handful of keys already takes several ListObjectsV2 pages. */
-const SHIM_PAGE_SIZE = 2;
-
-/**
- * s3rver 3.7 lacks ListMultipartUploads and AbortMultipartUpload (without which lib-storage cannot clean up a
- * failed upload), lists keys in readdir order rather than S3's lexical order, and encrypts continuation
- * tokens with DES, which OpenSSL 3 refuses. This middleware answers those three requests from s3rver's own
- * files, the way S3 does. It runs before s3rver's router (and its signature check, which is irrelevant here).
- */
-interface ShimControl {
-  abortedUploads: number;
-  /** Awaited before s3rver sees a PutObject, to hold a request that already carries the whole body. */
-  holdPut?: (key: string) => Promise<void>;
-}
-
-function s3rverGaps(server: S3rverServer, stats: ShimControl): KoaMiddleware {
-  const uploadsDir = (bucket: string) => server.store.getResourcePath(bucket, undefined, 'uploads');
-  const xml = (ctx: KoaContext, body: string) => {
-    ctx.type = 'application/xml';
-    ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n${body}`;
-  };
-  return async (ctx, next) => {
-    const [bucket = '', ...rest] = ctx.path.slice(1).split('/').map(decodeURIComponent);
-    const key = rest.join('/');
-    const q = ctx.query;
-    if (ctx.method === 'PUT' && key !== '' && !('uploadId' in q)) await stats.holdPut?.(key);
-    if (ctx.method === 'GET' && key === '' && 'uploads' in q) {
-      const ids = await readdir(uploadsDir(bucket)).catch(() => []);
-      const uploads = await Promise.all(
-        ids.map(async (id) => ({ id, key: await readFile(path.join(uploadsDir(bucket), id, 'key'), 'utf8') })),
-      );
-      const entries = uploads
-        .filter((u) => u.key.startsWith(String(q.prefix ?? '')))
-        .map((u) => `<Upload><Key>${escapeXml(u.key)}</Key><UploadId>${u.id}</UploadId></Upload>`);
-      return xml(ctx, `<ListMultipartUploadsResult><Bucket>${bucket}</Bucket>${entries.join('')}</ListMultipartUploadsResult>`);
-    }
-    if (ctx.method === 'DELETE' && key !== '' && typeof q.uploadId === 'string') {
-      const dir = path.join(uploadsDir(bucket), q.uploadId);
-      const storedKey = /^[0-9a-f]+$/.test(q.uploadId) ? await readFile(path.join(dir, 'key'), 'utf8').catch(() => null) : null;
-      if (storedKey !== key) {
-        ctx.status = 404;
-        return xml(ctx, '<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>');
-      }
-      await rm(dir, { recursive: true, force: true });
-      stats.abortedUploads += 1;
-      ctx.status = 204;
-      return;
-    }
-    if (ctx.method === 'GET' && key === '' && q['list-type'] === '2' && (await server.store.getBucket(bucket))) {
-      const prefix = String(q.prefix ?? '');
-      const token = q['continuation-token'];
-      const after = typeof token === 'string' ? Buffer.from(token, 'base64url').toString() : String(q['start-after'] ?? '');
-      const maxKeys = Math.min(Number(q['max-keys'] ?? 1000), SHIM_PAGE_SIZE);
-      const { objects } = await server.store.listObjects(bucket, { prefix, maxKeys: Infinity });
-      const keys = objects.map((o) => o.key).filter((k) => byteOrder(k, after) > 0).sort(byteOrder);
-      const page = keys.slice(0, maxKeys);
-      const truncated = keys.length > page.length;
-      const next = truncated ? `<NextContinuationToken>${Buffer.from(page.at(-1)!).toString('base64url')}</NextContinuationToken>` : '';
-      const contents = page.map((k) => `<Contents><Key>${escapeXml(k)}</Key></Contents>`).join('');
-      return xml(
-        ctx,
-        `<ListBucketResult><Name>${bucket}</Name><Prefix>${escapeXml(prefix)}</Prefix><KeyCount>${page.length}</KeyCount>` +
-          `<MaxKeys>${maxKeys}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${next}${contents}</ListBucketResult>`,
-      );
-    }
-    return next();
-  };
-}
-
-/** s3rver reads `end` as `options.end || Infinity`, so `Range: bytes=0-0` returns the whole object. */
-function fixFirstByteRange(store: S3rverStore): void {
-  const getObject = store.getObject.bind(store);
-  store.getObject = async (bucket, key, options) => {
-    if (options?.end !== 0) return getObject(bucket, key, options);
-    const object = await getObject(bucket, key, { start: 0 });
-    if (object?.content && object.range) {
-      object.content.destroy();
-      object.content = createReadStream(store.getResourcePath(bucket, key, 'object'), { start: 0, end: 0 });
-      object.range.end = 0;
-    }
-    return object;
-  };
-}
-
-interface S3Fixture extends Fixture {
-  store: S3BlobStore;
-  port: number;
-  stats: ShimControl;
-}
-
-async function s3Fixture(prefix = 'cohort-test/'): Promise<S3Fixture> {
-  const directory = await mkdtemp(path.join(tmpdir(), 'cohort-s3rver-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
-  const stats: ShimControl = { abortedUploads: 0 };
-  // Just before s3rver's router, the last middleware it installs.
-  server.middleware.splice(server.middleware.length - 1, 0, s3rverGaps(server, stats));
-  fixFirstByteRange(server.store);
-  const { port } = await server.run();
-  const store = new S3BlobStore({
-    bucket: 'cohort-blobs',
-    region: 'us-east-1',
-    endpoint: `http://127.0.0.1:${port}`,
-    accessKeyId: 'S3RVER',
-    secretAccessKey: 'S3RVER',
-    forcePathStyle: true,
-    prefix,
-  });
-  await store.ensureBucket();
-  return {
-    store,
-    port,
-    stats,
-    pendingUploads: async () => {
-      const res = await store.client.send(new ListMultipartUploadsCommand({ Bucket: store.bucket }));
-      return (res.Uploads ?? []).map((u) => u.Key ?? '');
-    },
-    teardown: async () => {
-      store.close();
-      await server.close();
-      await rm(directory, { recursive: true, force: true });
-    },
-  };
+async function s3Fixture(): Promise<Fixture> {
+  const s3 = await startS3TestServer();
+  return { store: s3.store, pendingUploads: () => s3.pendingUploads(), teardown: () => s3.close() };
 }
 
 // --- the contract ----------------------------------------------------------------------------------
 
 describe.each([
   { name: 'LocalBlobStore', setup: localFixture },
-  { name: 'S3BlobStore (s3rver)', setup: () => s3Fixture() },
+  { name: 'S3BlobStore (s3rver)', setup: s3Fixture },
 ])('$name', ({ setup }) => {
   let fx: Fixture;
   let store: BlobStore;
@@ -465,11 +312,11 @@ describe('LocalBlobStore only', () => {
 });
 
 describe('S3BlobStore only', () => {
-  let fx: S3Fixture;
+  let fx: S3TestServer;
   beforeAll(async () => {
-    fx = await s3Fixture('tenant-a');
+    fx = await startS3TestServer({ prefix: 'tenant-a' });
   });
-  afterAll(() => fx?.teardown());
+  afterAll(() => fx?.close());
 
   it('keeps objects under the prefix and lists keys without it', async () => {
     const { store } = fx;
@@ -524,15 +371,7 @@ describe('S3BlobStore only', () => {
 
   it('creates the bucket only when missing', async () => {
     await expect(fx.store.ensureBucket()).resolves.toBeUndefined();
-    const other = new S3BlobStore({
-      bucket: 'second-bucket',
-      region: 'us-east-1',
-      endpoint: `http://127.0.0.1:${fx.port}`,
-      accessKeyId: 'S3RVER',
-      secretAccessKey: 'S3RVER',
-      forcePathStyle: true,
-      prefix: '',
-    });
+    const other = new S3BlobStore(fx.storeOptions({ bucket: 'second-bucket', prefix: '' }));
     try {
       await expect(other.list('')[Symbol.asyncIterator]().next()).rejects.toMatchObject({ name: 'NoSuchBucket' });
       await other.ensureBucket();

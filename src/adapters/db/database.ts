@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type 
 import pg from 'pg';
 import type { SqlDialect } from './column-types.js';
 import * as m0001 from './migrations/0001-foundation.js';
+import * as m0002 from './migrations/0002-exports.js';
 import type { Database } from './schema.js';
 
 export interface DatabaseHandle {
@@ -22,6 +23,7 @@ export interface DatabaseOptions {
 
 const migrations: Record<string, Migration> = {
   '0001-foundation': m0001,
+  '0002-exports': m0002,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

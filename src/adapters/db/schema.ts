@@ -156,7 +156,68 @@ export interface AuditLogTable {
   details: string;
 }
 
+export type ExportStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled' | 'expired';
+
+export interface DatasetExportsTable {
+  id: string;
+  project_id: string;
+  created_by: string;
+  name: string;
+  notes: string;
+  status: ExportStatus;
+  /** JSON: the request as given (selection, modalities, include, options). */
+  request: string;
+  patient_count: number;
+  file_count: number;
+  total_bytes: number;
+  zip_key: string | null;
+  zip_size: number | null;
+  zip_sha256: string | null;
+  created_at: Timestamp;
+  started_at: Timestamp | null;
+  completed_at: Timestamp | null;
+  expires_at: Timestamp | null;
+  updated_at: Timestamp;
+  progress_phase: string;
+  files_done: number;
+  bytes_done: number;
+  attempt: number;
+  attempt_limit: number;
+  worker_id: string | null;
+  heartbeat_at: Timestamp | null;
+  cancel_requested_at: Timestamp | null;
+  error_message: string | null;
+  error_detail: string | null;
+  /** JSON: patients left out when the job ran (deleted since creation), with the reason. */
+  skipped: string;
+  download_count: number;
+  last_download_at: Timestamp | null;
+  deleted_at: Timestamp | null;
+}
+
+export interface DatasetExportPatientsTable {
+  export_id: string;
+  ordinal: number;
+  patient_id: string;
+  folder: string;
+}
+
+export interface DatasetExportEntriesTable {
+  export_id: string;
+  seq: number;
+  file_id: string;
+  patient_id: string;
+  path: string;
+  size_bytes: number;
+  sha256: string;
+  crc32: number;
+  compress: number;
+}
+
 export interface Database {
+  dataset_exports: DatasetExportsTable;
+  dataset_export_patients: DatasetExportPatientsTable;
+  dataset_export_entries: DatasetExportEntriesTable;
   users: UsersTable;
   projects: ProjectsTable;
   project_members: ProjectMembersTable;
@@ -183,3 +244,5 @@ export type FileRow = Selectable<FilesTable>;
 export type NewFile = Insertable<FilesTable>;
 export type NewPatient = Insertable<PatientsTable>;
 export type PatientUpdate = Updateable<PatientsTable>;
+export type ExportRow = Selectable<DatasetExportsTable>;
+export type ExportEntryRow = Selectable<DatasetExportEntriesTable>;

@@ -14,6 +14,41 @@ export class CatalogRepository {
     return this.db.selectFrom('patients').selectAll().where('project_id', '=', projectId).where('code', '=', code).executeTakeFirst();
   }
 
+  findPatientById(id: string): Promise<PatientRow | undefined> {
+    return this.db.selectFrom('patients').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Patients with their folder paths, for re-checking access when an export runs. */
+  patientsWithFolders(ids: string[]) {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db
+      .selectFrom('patients as p')
+      .innerJoin('folders as f', 'f.id', 'p.folder_id')
+      .select(['p.id', 'p.project_id', 'p.name', 'p.code', 'p.visibility', 'p.created_by', 'p.deleted_at', 'f.path as folder_path'])
+      .where('p.id', 'in', ids)
+      .execute();
+  }
+
+  async tagsOfPatients(ids: string[]): Promise<Map<string, string[]>> {
+    const map = new Map<string, string[]>();
+    for (let i = 0; i < ids.length; i += 5000) {
+      const rows = await this.db
+        .selectFrom('patient_tags as pt')
+        .innerJoin('tags as t', 't.id', 'pt.tag_id')
+        .select(['pt.patient_id', 't.name'])
+        .where('pt.patient_id', 'in', ids.slice(i, i + 5000))
+        .orderBy('t.name')
+        .execute();
+      for (const r of rows) map.set(r.patient_id, [...(map.get(r.patient_id) ?? []), r.name]);
+    }
+    return map;
+  }
+
+  filesByIds(ids: string[]): Promise<FileRow[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.selectFrom('files').selectAll().where('id', 'in', ids).execute();
+  }
+
   findPatientInFolder(folderId: string, name: string): Promise<PatientRow | undefined> {
     return this.db
       .selectFrom('patients')

@@ -4,6 +4,7 @@ import { AuditRepository } from './audit-repository.js';
 import { AuthRepository } from './auth-repository.js';
 import { BrowseRepository } from './browse-repository.js';
 import { CatalogRepository } from './catalog-repository.js';
+import { ExportsRepository } from './exports-repository.js';
 import { FoldersRepository } from './folders-repository.js';
 import { ProjectsRepository } from './projects-repository.js';
 import { UsersRepository } from './users-repository.js';
@@ -16,6 +17,7 @@ export interface Repositories {
   browse: BrowseRepository;
   auth: AuthRepository;
   audit: AuditRepository;
+  exports: ExportsRepository;
 }
 
 export function createRepositories(db: Kysely<Database>): Repositories {
@@ -27,5 +29,6 @@ export function createRepositories(db: Kysely<Database>): Repositories {
     browse: new BrowseRepository(db),
     auth: new AuthRepository(db),
     audit: new AuditRepository(db),
+    exports: new ExportsRepository(db),
   };
 }

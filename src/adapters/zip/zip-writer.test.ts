@@ -1,0 +1,561 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createZipWriter,
+  InvalidZipEntryError,
+  SizeMismatchError,
+  ZipWriterClosedError,
+  type ZipWriter,
+  type ZipWriterOptions,
+} from './zip-writer.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const run = promisify(execFile);
+
+const hasTool = (tool: string) => spawnSync('which', [tool]).status === 0;
+const tools = { unzip: hasTool('unzip'), sevenZip: hasTool('7z'), python: hasTool('python3') };
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'zip-writer-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+// --- helpers ------------------------------------------------------------------------------------
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+/** A byte stream over `data` in `chunkSize` slices (not object mode). */
+function bufferSource(data: Buffer, chunkSize = 64 * KiB): Readable {
+  let offset = 0;
+  return new Readable({
+    highWaterMark: 64 * KiB,
+    read() {
+      if (offset >= data.length) return void this.push(null);
+      this.push(data.subarray(offset, offset + chunkSize));
+      offset += chunkSize;
+    },
+  });
+}
+
+/** `total` bytes cycling through `pool`, counting what has been read from it. */
+function countingSource(pool: Buffer, total: number, chunkSize = 64 * KiB) {
+  const state = { produced: 0, stream: undefined as unknown as Readable };
+  state.stream = new Readable({
+    highWaterMark: chunkSize,
+    read() {
+      if (state.produced >= total) return void this.push(null);
+      const n = Math.min(chunkSize, total - state.produced);
+      const start = state.produced % (pool.length - chunkSize);
+      state.produced += n;
+      this.push(pool.subarray(start, start + n));
+    },
+  });
+  return state;
+}
+
+/** Deterministic, compressible text, generated lazily in ~64 KiB chunks. */
+function* textChunks(total: number): Generator<Buffer> {
+  let produced = 0;
+  let line = 0;
+  while (produced < total) {
+    let text = '';
+    while (text.length < 64 * KiB) text += `voxel ${line} intensity ${(line++ * 7919) % 4096} hu\n`;
+    const chunk = Buffer.from(text).subarray(0, Math.min(text.length, total - produced));
+    produced += chunk.length;
+    yield chunk;
+  }
+}
+
+function digestOf(chunks: Iterable<Buffer>) {
+  const hash = createHash('sha256');
+  let crc32 = 0;
+  let size = 0;
+  for (const chunk of chunks) {
+    hash.update(chunk);
+    crc32 = zlib.crc32(chunk, crc32);
+    size += chunk.length;
+  }
+  return { sha256: hash.digest('hex'), crc32, size };
+}
+
+/** Starts a writer whose output goes to a temp file; `done` settles when the file is written. */
+function zipToFile(name: string, options?: ZipWriterOptions) {
+  const file = path.join(dir, name);
+  const writer = createZipWriter(options);
+  const done = pipeline(writer.output, createWriteStream(file));
+  return { file, writer, done };
+}
+
+interface PyEntry {
+  name: string;
+  size: number;
+  compressSize: number;
+  method: number;
+  flags: number;
+  crc: number;
+  offset: number;
+  dateTime: number[];
+  sha256?: string;
+}
+
+const PYTHON_READER = `
+import sys, json, zipfile, hashlib
+path, mode, wanted = sys.argv[1], sys.argv[2], set(sys.argv[3:])
+with zipfile.ZipFile(path) as z:
+    out = {'count': len(z.namelist())}
+    if mode == 'count':
+        print(json.dumps(out)); sys.exit(0)
+    if mode == 'full':
+        out['testzip'] = z.testzip()
+    entries = []
+    for i in z.infolist():
+        e = dict(name=i.filename, size=i.file_size, compressSize=i.compress_size, method=i.compress_type,
+                 flags=i.flag_bits, crc=i.CRC, offset=i.header_offset, dateTime=list(i.date_time))
+        if mode == 'full' or i.filename in wanted:
+            h = hashlib.sha256()
+            with z.open(i) as f:
+                for b in iter(lambda: f.read(1 << 20), b''):
+                    h.update(b)
+            e['sha256'] = h.hexdigest()
+        entries.append(e)
+    out['entries'] = entries
+    print(json.dumps(out))
+`;
+
+async function python(file: string, mode: 'full' | 'list' | 'count', read: string[] = []) {
+  const { stdout } = await run('python3', ['-c', PYTHON_READER, file, mode, ...read], { maxBuffer: 256 * MiB });
+  return JSON.parse(stdout) as { count: number; testzip?: string | null; entries: PyEntry[] };
+}
+
+function skipped(tool: string): void {
+  console.warn(`[zip-writer.test] ${tool} is not installed (\`which ${tool}\` failed): skipping the ${tool} check`);
+}
+
+/** `unzip -t` and `7z t` over the whole archive (or only `members`). */
+async function testWithTools(file: string, members: string[] = []): Promise<void> {
+  if (tools.unzip) {
+    const { stdout } = await run('unzip', ['-t', file, ...members], { maxBuffer: 256 * MiB });
+    expect(stdout).toMatch(/No errors detected/);
+  } else skipped('unzip');
+  if (tools.sevenZip) {
+    const { stdout } = await run('7z', ['t', file, ...members], { maxBuffer: 256 * MiB });
+    expect(stdout).toMatch(/Everything is Ok/);
+  } else skipped('7z');
+}
+
+/** The end of the archive: classic EOCD fields and, if present, the ZIP64 record. */
+async function readEnd(file: string) {
+  const { size } = await stat(file);
+  const handle = await open(file, 'r');
+  try {
+    const tail = Buffer.alloc(98);
+    await handle.read(tail, 0, 98, size - 98);
+    const eocd = tail.subarray(76);
+    expect(eocd.readUInt32LE(0)).toBe(0x06054b50);
+    const hasZip64 = tail.readUInt32LE(56) === 0x07064b50;
+    return {
+      entries16: eocd.readUInt16LE(10),
+      cdSize32: eocd.readUInt32LE(12),
+      cdOffset32: eocd.readUInt32LE(16),
+      zip64: hasZip64
+        ? {
+            signatureOk: tail.readUInt32LE(0) === 0x06064b50,
+            locatorOffset: Number(tail.readBigUInt64LE(64)),
+            recordOffset: size - 98,
+            entries: Number(tail.readBigUInt64LE(32)),
+            cdSize: Number(tail.readBigUInt64LE(40)),
+            cdOffset: Number(tail.readBigUInt64LE(48)),
+          }
+        : undefined,
+    };
+  } finally {
+    await handle.close();
+  }
+}
+
+const SCAN = 'patient_001/cbct/scan.nii.gz';
+const PHOTO = 'patient_002/intraoral-photo/Zoë 写真.jpg';
+const MTIME = new Date(2024, 4, 17, 10, 30, 42); // local time, as DOS timestamps are
+
+/** Writes the mixed archive used by the format tests; returns what each entry should contain. */
+async function writeMixedArchive(writer: ZipWriter) {
+  const scan = randomBytes(3 * MiB + 123);
+  const scanFile = path.join(dir, `scan-${Math.random().toString(36).slice(2)}.nii.gz`);
+  await writeFile(scanFile, scan);
+  const photo = randomBytes(300 * KiB + 7);
+  const lazySize = 12 * MiB + 5;
+  const lazy = digestOf(textChunks(lazySize));
+
+  const expected = new Map<string, { sha256: string; crc32: number; size: number; method: number }>();
+  const check = (name: string, result: { crc32: number; size: number; compressedSize: number }, data: { crc32: number; size: number; sha256: string }, compress: boolean) => {
+    expect(result.crc32).toBe(data.crc32);
+    expect(result.size).toBe(data.size);
+    if (!compress) expect(result.compressedSize).toBe(data.size);
+    expected.set(name, { ...data, method: compress ? 8 : 0 });
+  };
+
+  const scanResult = await writer.addEntry(SCAN, createReadStream(scanFile), { compress: false, size: scan.length, mtime: MTIME });
+  check(SCAN, scanResult, { crc32: zlib.crc32(scan), size: scan.length, sha256: sha256(scan) }, false);
+
+  const photoResult = await writer.addEntry(PHOTO, bufferSource(photo, 10_000), { compress: true, size: photo.length, mtime: MTIME });
+  check(PHOTO, photoResult, { crc32: zlib.crc32(photo), size: photo.length, sha256: sha256(photo) }, true);
+  expect(photoResult.compressedSize).toBeGreaterThanOrEqual(photo.length); // random data does not deflate
+
+  const empty = { crc32: 0, size: 0, sha256: sha256(Buffer.alloc(0)) };
+  check('patient_003/notes/empty-stored.txt', await writer.addEntry('patient_003/notes/empty-stored.txt', Readable.from([]), { compress: false, size: 0 }), empty, false);
+  check('patient_003/notes/empty-deflated.txt', await writer.addEntry('patient_003/notes/empty-deflated.txt', bufferSource(Buffer.alloc(0)), { compress: true, size: 0 }), empty, true);
+
+  // Object-mode stream of Buffers, generated as it is read.
+  const lazyResult = await writer.addEntry('patient_003/mesh/segmentation.obj', Readable.from(textChunks(lazySize)), { compress: true, size: lazySize });
+  check('patient_003/mesh/segmentation.obj', lazyResult, lazy, true);
+  expect(lazyResult.compressedSize).toBeLessThan(lazySize / 3);
+  const lazyStored = await writer.addEntry('patient_003/mesh/segmentation-raw.obj', Readable.from(textChunks(lazySize)), { compress: false, size: lazySize });
+  check('patient_003/mesh/segmentation-raw.obj', lazyStored, lazy, false);
+
+  const sums = Buffer.from([...expected].map(([name, e]) => `${e.sha256}  ${name}\n`).join(''));
+  const metadata = Buffer.from(JSON.stringify({ export: 'e1', files: [...expected.keys()] }, null, 2));
+  await writer.addBuffer('metadata.json', metadata, { compress: true, mtime: MTIME });
+  await writer.addBuffer('SHA256SUMS', sums, { compress: false });
+  expected.set('metadata.json', { sha256: sha256(metadata), crc32: zlib.crc32(metadata), size: metadata.length, method: 8 });
+  expected.set('SHA256SUMS', { sha256: sha256(sums), crc32: zlib.crc32(sums), size: sums.length, method: 0 });
+  await rm(scanFile);
+  return expected;
+}
+
+async function expectReadableEverywhere(file: string, expected: Map<string, { sha256: string; crc32: number; size: number; method: number }>) {
+  await testWithTools(file);
+  const py = await python(file, 'full');
+  expect(py.testzip).toBeNull();
+  expect(py.entries.map((e) => e.name)).toEqual([...expected.keys()]);
+  for (const entry of py.entries) {
+    const want = expected.get(entry.name)!;
+    expect(entry, entry.name).toMatchObject({ sha256: want.sha256, crc: want.crc32, size: want.size, method: want.method });
+    expect(entry.flags & 0x800, `${entry.name} has the UTF-8 flag`).toBe(0x800);
+  }
+  return py;
+}
+
+// --- tests --------------------------------------------------------------------------------------
+
+describe('createZipWriter', () => {
+  it('writes stored and deflated entries with UTF-8 names that unzip, 7z and Python read back', async () => {
+    const { file, writer, done } = zipToFile('mixed.zip');
+    const expected = await writeMixedArchive(writer);
+    const { size } = await writer.finish();
+    await done;
+    expect(size).toBe((await stat(file)).size);
+
+    const py = await expectReadableEverywhere(file, expected);
+    const byName = new Map(py.entries.map((e) => [e.name, e]));
+    expect(byName.get(SCAN)!.dateTime).toEqual([2024, 5, 17, 10, 30, 42]);
+    expect(byName.get(PHOTO)!.compressSize).toBeGreaterThan(0);
+    if (tools.unzip) {
+      // unzip prints the name as stored; the UTF-8 flag makes it decode as intended.
+      const { stdout } = await run('unzip', ['-Z1', file]);
+      expect(stdout.split('\n')).toContain(PHOTO);
+      const { stdout: photoBack } = await run('unzip', ['-p', file, 'SHA256SUMS']);
+      expect(photoBack).toContain(`  ${PHOTO}\n`);
+    }
+    const end = await readEnd(file);
+    expect(end.zip64).toBeUndefined();
+    expect(end.entries16).toBe(expected.size);
+  });
+
+  it('writes a forced ZIP64 archive that unzip, 7z and Python read back', async () => {
+    const { file, writer, done } = zipToFile('forced-zip64.zip', { forceZip64: true });
+    const expected = await writeMixedArchive(writer);
+    const { size } = await writer.finish();
+    await done;
+    expect(size).toBe((await stat(file)).size);
+
+    await expectReadableEverywhere(file, expected);
+    const end = await readEnd(file);
+    expect(end).toMatchObject({ entries16: 0xffff, cdSize32: 0xffffffff, cdOffset32: 0xffffffff });
+    expect(end.zip64).toMatchObject({ signatureOk: true, entries: expected.size });
+    expect(end.zip64!.locatorOffset).toBe(end.zip64!.recordOffset);
+    expect(end.zip64!.cdOffset + end.zip64!.cdSize).toBe(end.zip64!.recordOffset);
+    // Every local header carries the ZIP64 extra field and version 4.5.
+    const bytes = await readFile(file);
+    expect(bytes.readUInt32LE(0)).toBe(0x04034b50);
+    expect(bytes.readUInt16LE(4)).toBe(45);
+    expect(bytes.readUInt32LE(22)).toBe(0xffffffff);
+  });
+
+  it('writes queued entries strictly in the order they were added', async () => {
+    const { file, writer, done } = zipToFile('queued.zip');
+    const slow = new Readable({ read() {} });
+    setTimeout(() => {
+      slow.push('first, but slow');
+      slow.push(null);
+    }, 50);
+    const results = await Promise.all([
+      writer.addEntry('a/1.txt', slow, { compress: false, size: 15 }),
+      writer.addBuffer('a/2.json', Buffer.from('{"second":true}'), { compress: true }),
+      writer.addEntry('a/3.txt', Readable.from([Buffer.from('third')]), { compress: true, size: 5 }),
+    ]);
+    expect(results[0]).toMatchObject({ size: 15, crc32: zlib.crc32('first, but slow') });
+    await writer.finish();
+    await done;
+    const py = await python(file, 'full');
+    expect(py.entries.map((e) => e.name)).toEqual(['a/1.txt', 'a/2.json', 'a/3.txt']);
+    expect(py.entries.map((e) => e.sha256)).toEqual(['first, but slow', '{"second":true}', 'third'].map((s) => sha256(Buffer.from(s))));
+  });
+
+  it('rejects invalid paths without aborting, and entries after finish()', async () => {
+    const { file, writer, done } = zipToFile('paths.zip');
+    await writer.addBuffer('ok/a.txt', Buffer.from('a'), { compress: false });
+    for (const bad of ['', '/etc/passwd', '../escape.txt', 'a/../b', 'a//b', 'dir/', 'a\\b', 'C:/x', 'ok/a.txt']) {
+      const source = Readable.from([Buffer.from('x')]);
+      await expect(writer.addEntry(bad, source, { compress: false, size: 1 })).rejects.toBeInstanceOf(InvalidZipEntryError);
+      expect(source.destroyed).toBe(true);
+    }
+    await expect(writer.addEntry('ok/neg.txt', Readable.from([]), { compress: false, size: -1 })).rejects.toBeInstanceOf(InvalidZipEntryError);
+    await writer.addEntry('ok/b.txt', Readable.from([Buffer.from('b')]), { compress: false, size: 1 });
+    const finishing = writer.finish();
+    await expect(writer.addBuffer('late.txt', Buffer.from('x'), { compress: false })).rejects.toBeInstanceOf(ZipWriterClosedError);
+    await finishing;
+    await done;
+    expect((await python(file, 'full')).entries.map((e) => e.name)).toEqual(['ok/a.txt', 'ok/b.txt']);
+  });
+
+  describe.each([
+    { compress: false, label: 'stored' },
+    { compress: true, label: 'deflated' },
+  ])('size mismatch ($label)', ({ compress }) => {
+    it('rejects with SizeMismatchError when the source yields more bytes, and errors the output', async () => {
+      const { writer, done } = zipToFile(`more-${compress}.zip`);
+      await writer.addBuffer('before.txt', Buffer.from('fine'), { compress });
+      const source = bufferSource(randomBytes(300 * KiB), 64 * KiB);
+      const entry = writer.addEntry('too-long.bin', source, { compress, size: 200 * KiB });
+      const error = await entry.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SizeMismatchError);
+      expect(error).toMatchObject({ path: 'too-long.bin', expected: 200 * KiB, actual: 256 * KiB });
+      expect((error as Error).message).toMatch(/more bytes than expected \(expected 204800, got at least 262144\)/);
+      await expect(done).rejects.toBe(error);
+      expect(source.destroyed).toBe(true);
+      await expect(writer.finish()).rejects.toBe(error);
+      await expect(writer.addBuffer('after.txt', Buffer.from('x'), { compress })).rejects.toBe(error);
+    });
+
+    it('rejects with SizeMismatchError when the source yields fewer bytes, and errors the output', async () => {
+      const { writer, done } = zipToFile(`fewer-${compress}.zip`);
+      const entry = writer.addEntry('truncated.nii.gz', bufferSource(randomBytes(100 * KiB + 1)), { compress, size: 100 * KiB + 2 });
+      const error = await entry.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SizeMismatchError);
+      expect(error).toMatchObject({ path: 'truncated.nii.gz', expected: 100 * KiB + 2, actual: 100 * KiB + 1 });
+      expect((error as Error).message).toMatch(/fewer bytes than expected/);
+      await expect(done).rejects.toBe(error);
+      await expect(writer.finish()).rejects.toBe(error);
+    });
+  });
+
+  it('passes a source error to the entry and the output', async () => {
+    const { writer, done } = zipToFile('source-error.zip');
+    const failure = new Error('S3 connection reset');
+    let reads = 0;
+    const source = new Readable({
+      read() {
+        if (reads++ < 3) this.push(randomBytes(16 * KiB));
+        else this.destroy(failure);
+      },
+    });
+    await expect(writer.addEntry('x.bin', source, { compress: false, size: MiB })).rejects.toBe(failure);
+    await expect(done).rejects.toBe(failure);
+  });
+
+  it('abort() mid-entry stops the output and destroys the current and queued sources with the error', async () => {
+    const { writer, done } = zipToFile('aborted.zip');
+    const pool = randomBytes(2 * MiB);
+    const current = countingSource(pool, 100 * GiB);
+    const queued = Readable.from([Buffer.from('never read')]);
+    const entry = writer.addEntry('huge.bin', current.stream, { compress: false, size: 100 * GiB });
+    const next = writer.addEntry('next.bin', queued, { compress: false, size: 10 });
+    entry.catch(() => {});
+    next.catch(() => {});
+    while (current.produced < 4 * MiB) await new Promise((r) => setTimeout(r, 5));
+
+    const cancelled = new Error('export cancelled by user');
+    writer.abort(cancelled);
+    await expect(entry).rejects.toBe(cancelled);
+    await expect(next).rejects.toBe(cancelled);
+    await expect(done).rejects.toBe(cancelled);
+    await expect(writer.finish()).rejects.toBe(cancelled);
+    expect(current.stream.destroyed).toBe(true);
+    expect(current.stream.errored).toBe(cancelled);
+    expect(queued.destroyed).toBe(true);
+    expect(writer.output.destroyed).toBe(true);
+    const producedAtAbort = current.produced;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(current.produced).toBe(producedAtAbort);
+  });
+
+  describe.each([
+    { compress: false, label: 'stored', total: 32 * MiB },
+    { compress: true, label: 'deflated', total: 12 * MiB },
+  ])('backpressure ($label, incompressible data)', ({ compress, total }) => {
+    it('reads the source only a bounded amount ahead of what a slow consumer took', async () => {
+      const writer = createZipWriter({ compressionLevel: 1 });
+      const pool = randomBytes(4 * MiB);
+      const source = countingSource(pool, total);
+      let consumed = 0;
+      let maxLead = 0;
+      let writes = 0;
+      const slowConsumer = new Writable({
+        highWaterMark: 16 * KiB,
+        write(chunk: Buffer, _encoding, callback) {
+          consumed += chunk.length;
+          maxLead = Math.max(maxLead, source.produced - consumed);
+          // A consumer much slower than the source: 1 ms per ~64 KiB write.
+          if (++writes % 2 === 0) setTimeout(callback, 1);
+          else setImmediate(callback);
+        },
+      });
+      const done = pipeline(writer.output, slowConsumer);
+      const result = await writer.addEntry('volume.raw', source.stream, { compress, size: total });
+      await writer.finish();
+      await done;
+      expect(result.size).toBe(total);
+      expect(consumed).toBeGreaterThan(total);
+      // Output buffer (1 MiB) + a few chunks in the source, the entry pipeline and zlib.
+      expect(maxLead).toBeLessThan(4 * MiB);
+    });
+  });
+
+  it('stops reading while the consumer does not read at all', async () => {
+    const writer = createZipWriter();
+    const source = countingSource(randomBytes(4 * MiB), 64 * MiB);
+    const entry = writer.addEntry('stalled.raw', source.stream, { compress: false, size: 64 * MiB });
+    entry.catch(() => {});
+    await new Promise((r) => setTimeout(r, 200));
+    expect(source.produced).toBeLessThan(3 * MiB);
+    writer.abort(new Error('test over'));
+    await expect(entry).rejects.toThrow('test over');
+  });
+
+  it('switches to ZIP64 for more than 65,535 entries', async () => {
+    const { file, writer, done } = zipToFile('many.zip');
+    const count = 70_000;
+    const started = performance.now();
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < count; i++) {
+      const name = `patient_${String(Math.floor(i / 100)).padStart(4, '0')}/file_${i}.txt`;
+      const data = Buffer.from(`entry ${i}\n`);
+      // Mostly in-memory entries (fast), every 10th through the streaming path; all queued at once.
+      pending.push(i % 10 === 0 ? writer.addEntry(name, Readable.from([data]), { compress: i % 20 === 0, size: data.length }) : writer.addBuffer(name, data, { compress: i % 3 === 0 }));
+    }
+    await Promise.all(pending);
+    const { size } = await writer.finish();
+    await done;
+    expect(performance.now() - started).toBeLessThan(15_000);
+    expect(size).toBe((await stat(file)).size);
+
+    const end = await readEnd(file);
+    expect(end.entries16).toBe(0xffff);
+    expect(end.zip64).toMatchObject({ signatureOk: true, entries: count });
+    expect((await python(file, 'count')).count).toBe(count);
+    if (tools.unzip) {
+      const { stdout } = await run('unzip', ['-l', file], { maxBuffer: 256 * MiB });
+      expect(stdout.trim().split('\n').at(-1)).toMatch(new RegExp(`\\s${count} files$`));
+      const { stdout: tested } = await run('unzip', ['-tq', file], { maxBuffer: 256 * MiB });
+      expect(tested).toMatch(/No errors detected/);
+    } else skipped('unzip');
+    if (tools.sevenZip) {
+      const { stdout } = await run('7z', ['t', file], { maxBuffer: 256 * MiB });
+      expect(stdout).toMatch(/Everything is Ok/);
+      expect(stdout).toMatch(new RegExp(`Files: ${count}`));
+    } else skipped('7z');
+  });
+
+  it('writes a real ZIP64 entry over 4 GiB and an entry at an offset over 4 GiB (sparse file)', async () => {
+    // 4 GiB of zeros pass through the writer (CRC and all); the consumer writes only non-zero chunks,
+    // leaving holes in a sparse file, so the test needs neither 4 GiB of disk nor of disk bandwidth.
+    const file = path.join(dir, 'big.zip');
+    const handle = await open(file, 'w');
+    const zeros = Buffer.alloc(MiB);
+    const bigSize = 4 * GiB + 64 * KiB + 3;
+    let position = 0;
+    const sparseSink = new Writable({
+      highWaterMark: MiB,
+      write(chunk: Buffer, _encoding, callback) {
+        const at = position;
+        position += chunk.length;
+        if (chunk.length <= zeros.length && chunk.equals(zeros.subarray(0, chunk.length))) return callback();
+        handle.write(chunk, 0, chunk.length, at).then(() => callback(), callback);
+      },
+    });
+    const writer = createZipWriter();
+    const done = pipeline(writer.output, sparseSink);
+    let produced = 0;
+    let zeroCrc = 0;
+    const big = new Readable({
+      highWaterMark: MiB,
+      read() {
+        if (produced >= bigSize) return void this.push(null);
+        const chunk = zeros.subarray(0, Math.min(MiB, bigSize - produced));
+        produced += chunk.length;
+        this.push(chunk);
+      },
+    });
+    const result = await writer.addEntry('patient_004/cbct/huge.raw', big, { compress: false, size: bigSize });
+    for (let left = bigSize; left > 0; left -= MiB) zeroCrc = zlib.crc32(zeros.subarray(0, Math.min(MiB, left)), zeroCrc);
+    expect(result).toEqual({ crc32: zeroCrc, size: bigSize, compressedSize: bigSize });
+    const small = Buffer.from('after the big one');
+    await writer.addEntry('patient_004/notes.txt', Readable.from([small]), { compress: true, size: small.length });
+    await writer.addBuffer('SHA256SUMS', Buffer.from('x  y\n'), { compress: false });
+    const { size } = await writer.finish();
+    await done;
+    await handle.truncate(position);
+    await handle.close();
+    expect(size).toBe(position);
+
+    const py = await python(file, 'list', ['patient_004/notes.txt']);
+    expect(py.entries.map((e) => [e.name, e.size])).toEqual([
+      ['patient_004/cbct/huge.raw', bigSize],
+      ['patient_004/notes.txt', small.length],
+      ['SHA256SUMS', 5],
+    ]);
+    expect(py.entries[0]!.crc).toBe(zeroCrc);
+    expect(py.entries[1]!.offset).toBeGreaterThan(4 * GiB);
+    expect(py.entries[1]!.sha256).toBe(sha256(small));
+    const end = await readEnd(file);
+    expect(end.zip64).toMatchObject({ signatureOk: true, entries: 3 });
+    expect(end.zip64!.cdOffset).toBeGreaterThan(4 * GiB);
+
+    // The big entry's data descriptor has 8-byte sizes (its local header has the ZIP64 extra field).
+    const bytes = Buffer.alloc(64);
+    const reader = await open(file, 'r');
+    await reader.read(bytes, 0, 64, 0);
+    const dataStart = 30 + bytes.readUInt16LE(26) + bytes.readUInt16LE(28);
+    await reader.read(bytes, 0, 24, dataStart + bigSize);
+    await reader.close();
+    expect(bytes.readUInt32LE(0)).toBe(0x08074b50);
+    expect(bytes.readUInt32LE(4)).toBe(zeroCrc);
+    expect(Number(bytes.readBigUInt64LE(8))).toBe(bigSize);
+    expect(Number(bytes.readBigUInt64LE(16))).toBe(bigSize);
+
+    // Test the entries after the big one (testing all would read 4 GiB).
+    await testWithTools(file, ['patient_004/notes.txt', 'SHA256SUMS']);
+    if (tools.unzip) {
+      const { stdout } = await run('unzip', ['-l', file]);
+      expect(stdout).toContain(String(bigSize));
+    }
+    if (tools.sevenZip) {
+      const { stdout } = await run('7z', ['l', file]);
+      expect(stdout).toContain(String(bigSize));
+    }
+  });
+});

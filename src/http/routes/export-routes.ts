@@ -1,0 +1,210 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ExportService } from '../../services/export-service.js';
+import { requireAuth, requestMeta } from '../auth-context.js';
+import { errorResponses, slugParams } from '../schemas.js';
+
+const id = z.uuid({ message: 'must be an id' });
+
+export const exportRequestSchema = z.strictObject({
+  name: z.string().max(100).optional(),
+  notes: z.string().max(5000).optional(),
+  selection: z.strictObject({
+    folderIds: z.array(id).max(10_000).optional(),
+    patientIds: z.array(id).max(50_000).optional(),
+    excludePatientIds: z.array(id).max(50_000).optional(),
+    tags: z.array(z.string().min(1).max(64)).max(100).optional(),
+    tagMode: z.enum(['any', 'all']).optional(),
+  }),
+  modalities: z.array(z.string().min(1).max(64)).min(1, 'choose at least one modality').max(50),
+  include: z.strictObject({ raw: z.boolean(), processed: z.boolean() }),
+  options: z
+    .strictObject({
+      compression: z.enum(['auto', 'store', 'deflate']).optional(),
+      pseudonymize: z.boolean().optional(),
+    })
+    .optional(),
+});
+
+const progressSchema = z.object({
+  phase: z.string(),
+  percent: z.number(),
+  filesDone: z.number(),
+  filesTotal: z.number(),
+  bytesDone: z.number(),
+  bytesTotal: z.number(),
+  etaSeconds: z.number().nullable(),
+});
+
+const exportSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  notes: z.string(),
+  status: z.enum(['pending', 'processing', 'completed', 'failed', 'cancelled', 'expired']),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  completedAt: z.string().nullable(),
+  expiresAt: z.string().nullable(),
+  createdBy: z.object({ id: z.string(), username: z.string(), displayName: z.string() }),
+  patientCount: z.number(),
+  fileCount: z.number(),
+  totalBytes: z.number(),
+  zipSize: z.number().nullable(),
+  zipSha256: z.string().nullable(),
+  progress: progressSchema,
+  cancelRequested: z.boolean(),
+  errorMessage: z.string().nullable(),
+  attempt: z.number(),
+  skipped: z.array(z.object({ patientFolder: z.string(), reason: z.string() })),
+  downloadCount: z.number(),
+  lastDownloadAt: z.string().nullable(),
+  criteria: z.unknown(),
+});
+
+const exportParams = slugParams.extend({ id });
+
+/** `bytes=START-END`, `bytes=START-` or `bytes=-SUFFIX`; several ranges are not supported (whole file then). */
+function parseRange(header: string | undefined): { start?: number; end?: number } | null | 'invalid' {
+  if (!header) return null;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === '' && match[2] === '')) return header.includes(',') ? null : 'invalid';
+  if (match[1] === '') return { end: Number(match[2]) }; // suffix: the last N bytes
+  return { start: Number(match[1]), end: match[2] === '' ? undefined : Number(match[2]) };
+}
+
+export const exportRoutes: FastifyPluginAsyncZod<{ exports: ExportService }> = async (app, { exports }) => {
+  app.post(
+    '/api/:slug/exports/create/',
+    {
+      schema: {
+        tags: ['exports'],
+        summary: 'Create an export; it is built in the background',
+        params: slugParams,
+        body: exportRequestSchema,
+        response: {
+          202: z.object({ id: z.string(), status: z.string(), patientCount: z.number(), fileCount: z.number(), totalBytes: z.number() }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const auth = requireAuth(request);
+      const created = await exports.create(auth.actor, request.params.slug, request.body, requestMeta(request));
+      return reply.status(202).send(created);
+    },
+  );
+
+  app.post(
+    '/api/:slug/exports/estimate',
+    {
+      schema: {
+        tags: ['exports'],
+        summary: 'Patient, file and byte counts of a request, in total and per modality',
+        params: slugParams,
+        body: exportRequestSchema,
+        response: {
+          200: z.object({
+            patientCount: z.number(),
+            fileCount: z.number(),
+            totalBytes: z.number(),
+            perModality: z.array(z.object({ modality: z.string(), patientCount: z.number(), fileCount: z.number(), totalBytes: z.number() })),
+            limits: z.object({ maxBytes: z.number(), maxPatients: z.number(), quotaBytes: z.number(), quotaUsedBytes: z.number() }),
+            warnings: z.array(z.object({ code: z.string(), message: z.string() })),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => exports.estimate(requireAuth(request).actor, request.params.slug, request.body),
+  );
+
+  app.get(
+    '/api/:slug/exports',
+    {
+      schema: {
+        tags: ['exports'],
+        summary: "The caller's exports (project admins: everyone's with all=true), newest first",
+        params: slugParams,
+        querystring: z.object({
+          all: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+          status: z.enum(['pending', 'processing', 'completed', 'failed', 'cancelled', 'expired']).optional(),
+          limit: z.coerce.number().int().min(1).max(200).default(25),
+          offset: z.coerce.number().int().min(0).default(0),
+        }),
+        response: { 200: z.object({ total: z.number(), items: z.array(exportSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => exports.list(requireAuth(request).actor, request.params.slug, request.query),
+  );
+
+  app.get(
+    '/api/:slug/exports/:id',
+    { schema: { tags: ['exports'], summary: 'One export with its progress', params: exportParams, response: { 200: exportSchema, ...errorResponses } } },
+    async (request) => exports.get(requireAuth(request).actor, request.params.slug, request.params.id),
+  );
+
+  app.post(
+    '/api/:slug/exports/:id/cancel',
+    { schema: { tags: ['exports'], summary: 'Cancel a waiting or running export', params: exportParams, response: { 200: exportSchema, ...errorResponses } } },
+    async (request) => exports.cancel(requireAuth(request).actor, request.params.slug, request.params.id, requestMeta(request)),
+  );
+
+  app.post(
+    '/api/:slug/exports/:id/retry',
+    { schema: { tags: ['exports'], summary: 'Build a failed or cancelled export again', params: exportParams, response: { 200: exportSchema, ...errorResponses } } },
+    async (request) => exports.retry(requireAuth(request).actor, request.params.slug, request.params.id, requestMeta(request)),
+  );
+
+  app.delete(
+    '/api/:slug/exports/:id',
+    { schema: { tags: ['exports'], summary: 'Delete an export and its ZIP', params: exportParams, response: { 204: z.null(), ...errorResponses } } },
+    async (request, reply) => {
+      await exports.delete(requireAuth(request).actor, request.params.slug, request.params.id, requestMeta(request));
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/api/:slug/exports/:id/pseudonyms.csv',
+    { schema: { tags: ['exports'], summary: 'Pseudonym mapping of a pseudonymised export (project admins)', params: exportParams } },
+    async (request, reply) => {
+      const csv = await exports.pseudonymMapping(requireAuth(request).actor, request.params.slug, request.params.id);
+      return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="pseudonyms.csv"').send(csv);
+    },
+  );
+
+  app.get(
+    '/api/:slug/exports/:id/download',
+    { schema: { tags: ['exports'], summary: 'Download the ZIP (supports Range and If-Range for resuming)', params: exportParams } },
+    async (request, reply) => {
+      const auth = requireAuth(request);
+      let range = parseRange(request.headers.range);
+      if (range === 'invalid') range = null;
+      const ifRange = request.headers['if-range'];
+      // A resumed download of a different build must start over rather than splice two files.
+      const download = await exports.download(auth.actor, request.params.slug, request.params.id, range, requestMeta(request));
+      if (range && ifRange && ifRange !== download.etag) {
+        download.stream.destroy();
+        const whole = await exports.download(auth.actor, request.params.slug, request.params.id, null, requestMeta(request));
+        return sendDownload(reply, whole);
+      }
+      return sendDownload(reply, download);
+    },
+  );
+};
+
+function sendDownload(reply: import('fastify').FastifyReply, d: Awaited<ReturnType<ExportService['download']>>) {
+  const ascii = d.fileName.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  reply
+    .header('content-type', 'application/zip')
+    .header('content-disposition', `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(d.fileName)}`)
+    .header('etag', d.etag)
+    .header('last-modified', new Date(d.lastModified).toUTCString())
+    .header('accept-ranges', 'bytes')
+    .header('cache-control', 'private, no-transform')
+    .header('content-length', String(d.size));
+  if (d.range) {
+    reply.status(206).header('content-range', `bytes ${d.range.start}-${d.range.end}/${d.totalSize}`);
+  }
+  return reply.send(d.stream);
+}
