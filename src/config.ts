@@ -25,6 +25,7 @@ const envSchema = z
       .string()
       .regex(/^(postgres(ql)?:\/\/|sqlite:)/, 'must start with postgres:// or sqlite:')
       .optional(),
+    DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,40}$/, 'must be a lower-case SQL identifier').optional(),
     STORAGE: z.enum(['local', 's3'], { message: 'must be local or s3' }).default('local'),
     S3_BUCKET: z.string().min(1).optional(),
     S3_REGION: z.string().min(1).default('us-east-1'),
@@ -74,6 +75,8 @@ export interface Config {
   host: string;
   dataDir: string;
   databaseUrl: string;
+  /** PostgreSQL schema for Cohort's tables (and `<schema>_jobs` for the queue); default `public`. */
+  databaseSchema?: string;
   storage: StorageConfig;
   sessionSecret?: string;
   sessionTtlMs: number;
@@ -136,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     dataDir,
     databaseUrl: e.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'cohort.db')}`,
+    databaseSchema: e.DATABASE_SCHEMA,
     storage,
     sessionSecret: e.SESSION_SECRET,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,

@@ -4,8 +4,11 @@ import type { BlobStore } from './adapters/blob/blob-store.js';
 import { createBlobStore } from './adapters/blob/create-blob-store.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './adapters/db/database.js';
 import type { Config } from './config.js';
+import { ExportPipeline } from './jobs/export-pipeline.js';
+import { ExportWorker } from './jobs/export-worker.js';
 import { exportPollingQueue } from './adapters/queue/polling-queue.js';
 import type { JobQueue } from './adapters/queue/job-queue.js';
+import { PgBossQueue } from './adapters/queue/pg-boss-queue.js';
 import { createServices, storageSpaceOf, type Services } from './services/index.js';
 
 export const APP_VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -22,7 +25,7 @@ export interface Runtime {
 /** Wires adapters and services from the configuration; every command and the server start here. */
 export async function openRuntime(config: Config, options: { migrate?: boolean } = {}): Promise<Runtime> {
   fs.mkdirSync(config.dataDir, { recursive: true });
-  const database = await openDatabase({ url: config.databaseUrl });
+  const database = await openDatabase({ url: config.databaseUrl, schema: config.databaseSchema });
   try {
     if (options.migrate !== false) await migrateToLatest(database.db);
   } catch (error) {
@@ -30,7 +33,10 @@ export async function openRuntime(config: Config, options: { migrate?: boolean }
     throw error;
   }
   const blobs = createBlobStore(config.storage);
-  const queue = exportPollingQueue(database.db);
+  const queue: JobQueue =
+    database.dialect === 'postgres'
+      ? new PgBossQueue({ connectionString: config.databaseUrl, schema: config.databaseSchema ? `${config.databaseSchema}_jobs` : 'pgboss' })
+      : exportPollingQueue(database.db);
   const services = createServices({
     db: database.db,
     blobs,
@@ -39,7 +45,17 @@ export async function openRuntime(config: Config, options: { migrate?: boolean }
     sessionTtlMs: config.sessionTtlMs,
     exportLimits: config.exports,
   });
-  return { config, database, blobs, queue, services, close: () => database.destroy() };
+  return {
+    config,
+    database,
+    blobs,
+    queue,
+    services,
+    async close() {
+      await queue.stop();
+      await database.destroy();
+    },
+  };
 }
 
 export interface FirstStartResult {
@@ -70,4 +86,23 @@ export async function firstStart(runtime: Runtime): Promise<FirstStartResult> {
     result.demoLoaded = { projectSlug: demo.projectSlug, patients: demo.patients };
   }
   return result;
+}
+
+/** The export worker of this process, reading its settings from the configuration. */
+export function createExportWorker(runtime: Runtime, options: { workerId: string; log?: (message: string) => void }): ExportWorker {
+  const { config, services, blobs, queue } = runtime;
+  const pipeline = new ExportPipeline(services.repos, blobs, storageSpaceOf(blobs), {
+    workerId: options.workerId,
+    appVersion: APP_VERSION,
+    retentionDays: config.exports.retentionDays,
+    diskReserveBytes: config.exports.diskReserveBytes,
+    heartbeatIntervalMs: 500,
+  });
+  return new ExportWorker(services.repos, blobs, queue, pipeline, {
+    workerId: options.workerId,
+    concurrency: config.exports.workerConcurrency,
+    heartbeatTimeoutMs: config.exports.heartbeatTimeoutMs,
+    sweepIntervalMs: 15_000,
+    log: options.log,
+  });
 }

@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
 import { AppError } from '../domain/errors.js';
-import { openRuntime, APP_VERSION, type Runtime } from '../runtime.js';
+import { newWorkerId } from '../jobs/worker-host.js';
+import { createExportWorker, openRuntime, APP_VERSION, type Runtime } from '../runtime.js';
 import { serve } from './serve.js';
 
 /** Every command calls the same services as the HTTP layer; output is for people, errors exit 1. */
@@ -54,13 +55,17 @@ export function buildProgram(): Command {
     .command('worker')
     .description('Run background export jobs until stopped (SIGINT/SIGTERM)')
     .action(async () => {
-      await withRuntime(async () => {
-        console.log('Worker started; waiting for export jobs. Press Ctrl+C to stop.');
+      await withRuntime(async (runtime) => {
+        const workerId = newWorkerId();
+        const worker = createExportWorker(runtime, { workerId, log: (message) => console.log(message) });
+        await worker.start();
+        console.log(`Export worker ${workerId} started. Press Ctrl+C to stop; running exports go back to the queue.`);
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);
         });
-        console.log('Worker stopped.');
+        await worker.stop();
+        console.log('Export worker stopped.');
       });
     });
 

@@ -1,11 +1,21 @@
 import type { Config } from '../config.js';
 import { buildHttpApp } from '../http/app.js';
+import { startWorkerThread } from '../jobs/worker-host.js';
 import { APP_VERSION, firstStart, openRuntime } from '../runtime.js';
 
 /** Starts the server: migrations, first-start setup, HTTP, and a clean stop on SIGINT/SIGTERM. */
-export async function serve(config: Config, _options: { worker: boolean }): Promise<void> {
+export async function serve(config: Config, options: { worker: boolean }): Promise<void> {
   const runtime = await openRuntime(config);
   const first = await firstStart(runtime);
+  const worker = options.worker ? await startWorkerThread((message) => console.log(message)) : undefined;
+  // Exports created here are picked up by the worker thread at once rather than at its next look.
+  if (worker) {
+    const enqueue = runtime.queue.enqueue.bind(runtime.queue);
+    runtime.queue.enqueue = async (id) => {
+      await enqueue(id);
+      worker.wake();
+    };
+  }
   const app = await buildHttpApp(runtime.services, {
     logLevel: config.logLevel,
     sessionTtlMs: config.sessionTtlMs,
@@ -30,6 +40,7 @@ export async function serve(config: Config, _options: { worker: boolean }): Prom
     stopping = true;
     app.log.info(`${signal} received, stopping`);
     await app.close();
+    await worker?.stop();
     await runtime.close();
   };
   process.once('SIGINT', () => void stop('SIGINT'));
@@ -38,4 +49,5 @@ export async function serve(config: Config, _options: { worker: boolean }): Prom
   await app.listen({ port: config.port, host: config.host });
   const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   console.log(`Cohort ${APP_VERSION} is listening on http://${shown}:${config.port} (API docs at /api/docs, data in ${config.dataDir})`);
+  console.log(worker ? 'Exports are built by a worker thread of this process.' : 'No export worker in this process: run `npm run cohort -- worker` elsewhere.');
 }

@@ -30,6 +30,14 @@ class ExportCancelled extends Error {
   }
 }
 
+/** The worker is shutting down: the export goes back to the queue for another worker. */
+export class WorkerShutdown extends Error {
+  constructor() {
+    super('The worker is stopping.');
+    this.name = 'WorkerShutdown';
+  }
+}
+
 export interface PipelineOptions {
   workerId: string;
   appVersion: string;
@@ -60,9 +68,12 @@ export class ExportPipeline {
   ) {}
 
   /** Runs an export this worker has claimed (status processing, `row.attempt` is ours). */
-  async run(row: ExportRow): Promise<'completed' | 'failed' | 'cancelled' | 'lost'> {
+  async run(row: ExportRow, shutdown?: AbortSignal): Promise<'completed' | 'failed' | 'cancelled' | 'lost' | 'requeued'> {
     const progress: Progress = { phase: 'checking access', filesDone: 0, bytesDone: 0 };
     const abort = new AbortController();
+    const onShutdown = () => abort.abort(new WorkerShutdown());
+    if (shutdown?.aborted) onShutdown();
+    shutdown?.addEventListener('abort', onShutdown, { once: true });
     let lost = false;
     const beat = async () => {
       const state = await this.repos.exports.heartbeat(row.id, row.attempt, progress, new Date().toISOString());
@@ -80,6 +91,7 @@ export class ExportPipeline {
       abort.signal.throwIfAborted();
       const result = await this.build(row, key, progress, abort.signal);
       clearInterval(timer);
+      shutdown?.removeEventListener('abort', onShutdown);
       const now = new Date();
       const completed = await this.repos.exports.transition(
         row.id,
@@ -108,9 +120,20 @@ export class ExportPipeline {
       return 'completed';
     } catch (error) {
       clearInterval(timer);
+      shutdown?.removeEventListener('abort', onShutdown);
       await this.blobs.delete(key).catch(() => undefined);
       if (lost) return 'lost';
       const now = new Date().toISOString();
+      if (abort.signal.reason instanceof WorkerShutdown) {
+        // Handing it back is not the export's fault, so it does not use up one of its attempts.
+        await this.repos.exports.transition(
+          row.id,
+          ['processing'],
+          { status: 'pending', worker_id: null, progress_phase: 'queued', attempt_limit: row.attempt_limit + 1 },
+          row.attempt,
+        );
+        return 'requeued';
+      }
       if (error instanceof ExportCancelled || abort.signal.reason instanceof ExportCancelled) {
         await this.repos.exports.transition(row.id, ['processing'], { status: 'cancelled', completed_at: now, progress_phase: 'cancelled', worker_id: null }, row.attempt);
         return 'cancelled';

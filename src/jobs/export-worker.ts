@@ -20,6 +20,7 @@ export interface WorkerOptions {
 export class ExportWorker {
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  private readonly shutdown = new AbortController();
 
   constructor(
     private readonly repos: Repositories,
@@ -35,12 +36,15 @@ export class ExportWorker {
     this.sweepTimer = setInterval(() => void this.sweep(), this.options.sweepIntervalMs);
   }
 
+  /** Stops taking exports; running ones are handed back to the queue for another worker. */
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.shutdown.abort();
     await this.queue.stop();
   }
 
   async process(exportId: string): Promise<void> {
+    if (this.shutdown.signal.aborted) return;
     const row = await this.repos.exports.claim(exportId, this.options.workerId, new Date().toISOString());
     if (!row) return; // taken by another worker, cancelled, or already done
     if (row.attempt > row.attempt_limit) {
@@ -53,8 +57,9 @@ export class ExportWorker {
       }, row.attempt);
       return;
     }
-    const outcome = await this.pipeline.run(row);
+    const outcome = await this.pipeline.run(row, this.shutdown.signal);
     this.options.log?.(`export ${row.id} attempt ${row.attempt}: ${outcome}`);
+    if (outcome === 'requeued') await this.queue.enqueue(row.id).catch(() => undefined);
   }
 
   /** One pass of housekeeping; safe to run in every worker at once. */

@@ -201,7 +201,8 @@ async function writeMixedArchive(writer: ZipWriter) {
   const lazy = digestOf(textChunks(lazySize));
 
   const expected = new Map<string, { sha256: string; crc32: number; size: number; method: number }>();
-  const check = (name: string, result: { crc32: number; size: number; compressedSize: number }, data: { crc32: number; size: number; sha256: string }, compress: boolean) => {
+  type Digest = { crc32: number; size: number; sha256: string };
+  const check = (name: string, result: { crc32: number; size: number; compressedSize: number }, data: Digest, compress: boolean) => {
     expect(result.crc32).toBe(data.crc32);
     expect(result.size).toBe(data.size);
     if (!compress) expect(result.compressedSize).toBe(data.size);
@@ -216,8 +217,10 @@ async function writeMixedArchive(writer: ZipWriter) {
   expect(photoResult.compressedSize).toBeGreaterThanOrEqual(photo.length); // random data does not deflate
 
   const empty = { crc32: 0, size: 0, sha256: sha256(Buffer.alloc(0)) };
-  check('patient_003/notes/empty-stored.txt', await writer.addEntry('patient_003/notes/empty-stored.txt', Readable.from([]), { compress: false, size: 0 }), empty, false);
-  check('patient_003/notes/empty-deflated.txt', await writer.addEntry('patient_003/notes/empty-deflated.txt', bufferSource(Buffer.alloc(0)), { compress: true, size: 0 }), empty, true);
+  const emptyStored = await writer.addEntry('patient_003/notes/empty-stored.txt', Readable.from([]), { compress: false, size: 0 });
+  check('patient_003/notes/empty-stored.txt', emptyStored, empty, false);
+  const emptyDeflated = await writer.addEntry('patient_003/notes/empty-deflated.txt', bufferSource(Buffer.alloc(0)), { compress: true, size: 0 });
+  check('patient_003/notes/empty-deflated.txt', emptyDeflated, empty, true);
 
   // Object-mode stream of Buffers, generated as it is read.
   const lazyResult = await writer.addEntry('patient_003/mesh/segmentation.obj', Readable.from(textChunks(lazySize)), { compress: true, size: lazySize });
@@ -267,8 +270,12 @@ describe('createZipWriter', () => {
       // unzip prints the name as stored; the UTF-8 flag makes it decode as intended.
       const { stdout } = await run('unzip', ['-Z1', file]);
       expect(stdout.split('\n')).toContain(PHOTO);
-      const { stdout: photoBack } = await run('unzip', ['-p', file, 'SHA256SUMS']);
-      expect(photoBack).toContain(`  ${PHOTO}\n`);
+      const { stdout: sums } = await run('unzip', ['-p', file, 'SHA256SUMS']);
+      expect(sums).toContain(`  ${PHOTO}\n`);
+    }
+    if (tools.sevenZip) {
+      const { stdout } = await run('7z', ['l', '-slt', file], { env: { ...process.env, LANG: 'C.UTF-8' } });
+      expect(stdout).toContain(`Path = ${PHOTO}\n`);
     }
     const end = await readEnd(file);
     expect(end.zip64).toBeUndefined();
@@ -377,6 +384,26 @@ describe('createZipWriter', () => {
     await expect(done).rejects.toBe(failure);
   });
 
+  it.each([false, true])('a failing consumer (storage upload) rejects the entry and destroys its source (compress: %s)', async (compress) => {
+    const writer = createZipWriter();
+    const uploadFailed = new Error('upload failed: 503');
+    let received = 0;
+    const storage = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        received += chunk.length;
+        callback(received > 2 * MiB ? uploadFailed : null);
+      },
+    });
+    const uploaded = pipeline(writer.output, storage);
+    const source = countingSource(randomBytes(4 * MiB), 64 * MiB);
+    const entry = writer.addEntry('scan.raw', source.stream, { compress, size: 64 * MiB });
+    await expect(uploaded).rejects.toBe(uploadFailed);
+    await expect(entry).rejects.toBe(uploadFailed);
+    await expect(writer.finish()).rejects.toBe(uploadFailed);
+    expect(source.stream.destroyed).toBe(true);
+    expect(source.produced).toBeLessThan(8 * MiB);
+  });
+
   it('abort() mid-entry stops the output and destroys the current and queued sources with the error', async () => {
     const { writer, done } = zipToFile('aborted.zip');
     const pool = randomBytes(2 * MiB);
@@ -404,9 +431,9 @@ describe('createZipWriter', () => {
   });
 
   describe.each([
-    { compress: false, label: 'stored', total: 32 * MiB },
-    { compress: true, label: 'deflated', total: 12 * MiB },
-  ])('backpressure ($label, incompressible data)', ({ compress, total }) => {
+    { compress: false, label: 'stored', total: 32 * MiB, delayEvery: 2 },
+    { compress: true, label: 'deflated', total: 8 * MiB, delayEvery: 1 },
+  ])('backpressure ($label, incompressible data)', ({ compress, total, delayEvery }) => {
     it('reads the source only a bounded amount ahead of what a slow consumer took', async () => {
       const writer = createZipWriter({ compressionLevel: 1 });
       const pool = randomBytes(4 * MiB);
@@ -419,8 +446,8 @@ describe('createZipWriter', () => {
         write(chunk: Buffer, _encoding, callback) {
           consumed += chunk.length;
           maxLead = Math.max(maxLead, source.produced - consumed);
-          // A consumer much slower than the source: 1 ms per ~64 KiB write.
-          if (++writes % 2 === 0) setTimeout(callback, 1);
+          // A consumer much slower than the source (and than deflate): ≥ 1 ms per 64–128 KiB.
+          if (++writes % delayEvery === 0) setTimeout(callback, 1);
           else setImmediate(callback);
         },
       });
@@ -430,8 +457,10 @@ describe('createZipWriter', () => {
       await done;
       expect(result.size).toBe(total);
       expect(consumed).toBeGreaterThan(total);
-      // Output buffer (1 MiB) + a few chunks in the source, the entry pipeline and zlib.
+      // Output buffer (1 MiB) + a few chunks in the source, the entry pipeline and zlib. The lower
+      // bound shows the consumer really was the bottleneck, so the output buffer filled up.
       expect(maxLead).toBeLessThan(4 * MiB);
+      expect(maxLead).toBeGreaterThan(512 * KiB);
     });
   });
 
@@ -455,7 +484,11 @@ describe('createZipWriter', () => {
       const name = `patient_${String(Math.floor(i / 100)).padStart(4, '0')}/file_${i}.txt`;
       const data = Buffer.from(`entry ${i}\n`);
       // Mostly in-memory entries (fast), every 10th through the streaming path; all queued at once.
-      pending.push(i % 10 === 0 ? writer.addEntry(name, Readable.from([data]), { compress: i % 20 === 0, size: data.length }) : writer.addBuffer(name, data, { compress: i % 3 === 0 }));
+      pending.push(
+        i % 10 === 0
+          ? writer.addEntry(name, Readable.from([data]), { compress: i % 500 === 0, size: data.length })
+          : writer.addBuffer(name, data, { compress: i % 3 === 0 }),
+      );
     }
     await Promise.all(pending);
     const { size } = await writer.finish();

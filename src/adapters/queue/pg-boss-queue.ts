@@ -1,0 +1,60 @@
+import PgBoss from 'pg-boss';
+import type { JobQueue } from './job-queue.js';
+
+const QUEUE = 'cohort-export';
+
+/**
+ * pg-boss on PostgreSQL, so worker processes on any number of machines share the exports. The
+ * job only carries the export id; `short` policy with the id as singleton key keeps at most one
+ * waiting job per export however often it is enqueued.
+ */
+export class PgBossQueue implements JobQueue {
+  private readonly boss: PgBoss;
+  private started: Promise<void> | undefined;
+  private workerIds: string[] = [];
+
+  constructor(options: { connectionString: string; schema: string }) {
+    this.boss = new PgBoss({
+      connectionString: options.connectionString,
+      schema: options.schema,
+      max: 4,
+      // Exports run for hours; the export row's heartbeat, not pg-boss, decides when one is lost.
+      expireInHours: 23,
+      retryLimit: 0,
+      supervise: true,
+      schedule: false,
+    });
+    this.boss.on('error', () => undefined);
+  }
+
+  private ready(): Promise<void> {
+    this.started ??= (async () => {
+      await this.boss.start();
+      await this.boss.createQueue(QUEUE, { name: QUEUE, policy: 'short', retryLimit: 0, expireInHours: 23 }).catch((error: Error) => {
+        if (!/already exists/i.test(error.message)) throw error;
+      });
+    })();
+    return this.started;
+  }
+
+  async enqueue(exportId: string): Promise<void> {
+    await this.ready();
+    await this.boss.send(QUEUE, { exportId }, { singletonKey: exportId, retryLimit: 0 });
+  }
+
+  async start(handler: (exportId: string) => Promise<void>, options: { concurrency: number }): Promise<void> {
+    await this.ready();
+    for (let i = 0; i < options.concurrency; i++) {
+      const id = await this.boss.work<{ exportId: string }>(QUEUE, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => {
+        if (job) await handler(job.data.exportId);
+      });
+      this.workerIds.push(id);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    await this.started.catch(() => undefined);
+    await this.boss.stop({ graceful: true, wait: true, timeout: 30_000 }).catch(() => undefined);
+  }
+}
