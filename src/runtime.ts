@@ -27,7 +27,7 @@ export async function openRuntime(config: Config, options: { migrate?: boolean }
   fs.mkdirSync(config.dataDir, { recursive: true });
   const database = await openDatabase({ url: config.databaseUrl, schema: config.databaseSchema });
   try {
-    if (options.migrate !== false) await migrateToLatest(database.db);
+    if (options.migrate !== false) await migrateToLatest(database);
   } catch (error) {
     await database.destroy();
     throw error;

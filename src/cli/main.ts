@@ -36,7 +36,7 @@ export function buildProgram(): Command {
       const runtime = await openRuntime(config, { migrate: false });
       try {
         const { migrateToLatest } = await import('../adapters/db/database.js');
-        const applied = await migrateToLatest(runtime.database.db);
+        const applied = await migrateToLatest(runtime.database);
         console.log(applied.length ? `Applied migrations: ${applied.join(', ')}` : 'The database is up to date.');
       } finally {
         await runtime.close();

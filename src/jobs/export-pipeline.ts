@@ -165,6 +165,9 @@ export class ExportPipeline {
     progress.phase = 'writing';
     const zip = createZipWriter({ compressionLevel: this.options.compressionLevel });
     const zipHash = measured(zip.output);
+    // An early failure can destroy the stream before storage has attached to it; the failure still
+    // reaches us through `stored` and the entry promises, so an unheard 'error' event is not news.
+    zipHash.on('error', () => undefined);
     const stored = this.blobs.put(key, zipHash, { signal, contentType: 'application/zip' });
     // If storage fails first (disk full, S3 error) the ZIP must stop too, or the loop would wait forever.
     stored.catch((error) => zip.abort(error instanceof Error ? error : new Error(String(error))));

@@ -98,7 +98,7 @@ export class ExportService {
 
   async estimate(actor: Actor, slug: string, request: ExportRequest) {
     const { ctx, selection, kinds, modalityIds, folderPaths } = await this.resolve(actor, slug, request);
-    const { patientCount, perModality } = await this.repos.exports.estimate(ctx.project.id, ctx.scope, selection, folderPaths, modalityIds, kinds);
+    const { selectedPatientCount, patientCount, perModality } = await this.repos.exports.estimate(ctx.project.id, ctx.scope, selection, folderPaths, modalityIds, kinds);
     const fileCount = perModality.reduce((n, m) => n + m.fileCount, 0);
     const totalBytes = perModality.reduce((n, m) => n + m.totalBytes, 0);
     const stored = await this.repos.exports.storedBytes(actor.userId);
@@ -109,6 +109,7 @@ export class ExportService {
       warnings.push({ code: 'quota_exceeded', message: `Over your export storage quota: ${formatBytes(Math.max(0, this.limits.userQuotaBytes - stored))} left.` });
     }
     return {
+      selectedPatientCount,
       patientCount,
       fileCount,
       totalBytes,
@@ -125,7 +126,7 @@ export class ExportService {
     if ((request.notes ?? '').length > 5000) throw validationError('notes', 'Notes may be at most 5000 characters.');
     const { ctx, selection, kinds, modalityIds, folderPaths } = await this.resolve(actor, slug, request);
 
-    const patients = await this.repos.exports.resolvePatients(ctx.project.id, ctx.scope, selection, folderPaths);
+    let patients = await this.repos.exports.resolvePatients(ctx.project.id, ctx.scope, selection, folderPaths);
     if (patients.length === 0) throw validationError('selection', 'The selection holds no patients you may export.', 'empty_selection');
     if (patients.length > this.limits.maxPatients) {
       throw validationError('selection', `The selection holds ${patients.length} patients; an export may hold at most ${this.limits.maxPatients}.`, 'too_many_patients');
@@ -135,6 +136,9 @@ export class ExportService {
     if (files.length === 0) {
       throw validationError('modalities', 'The selected patients have no files of these modalities and kinds.', 'no_files');
     }
+    // A patient without any file of the chosen kinds would be an empty folder: only patients with files are exported.
+    const withFiles = new Set(files.map((f) => f.patientId));
+    patients = patients.filter((p) => withFiles.has(p.id));
     if (files.length > this.limits.maxFiles) throw validationError('selection', `The selection holds ${files.length} files; an export may hold at most ${this.limits.maxFiles}.`, 'too_many_files');
     if (totalBytes > this.limits.maxBytes) {
       throw validationError('selection', `The selection holds ${formatBytes(totalBytes)}; an export may hold at most ${formatBytes(this.limits.maxBytes)}.`, 'export_too_large');

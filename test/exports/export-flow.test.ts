@@ -60,8 +60,9 @@ describe.each(testDatabases())('export from request to download on $name', (data
       include: { raw: true, processed: true },
     });
     expect(estimate.statusCode, estimate.body).toBe(200);
-    // Study A minus follow1: a1, base1, base2, baseDebug, basePrivateBob (alice is admin and sees all).
-    expect(estimate.json()).toMatchObject({ patientCount: 5, fileCount: 8 });
+    // Study A minus follow1: a1, base1, base2, baseDebug, basePrivateBob (alice is admin and sees all);
+    // only the first three have files, so only they are exported.
+    expect(estimate.json()).toMatchObject({ selectedPatientCount: 5, patientCount: 3, fileCount: 8 });
 
     const created = await post('/api/alpha/exports/create/', {
       name: 'Baseline CBCT + IOS',
@@ -72,7 +73,7 @@ describe.each(testDatabases())('export from request to download on $name', (data
     });
     expect(created.statusCode, created.body).toBe(202);
     const body = created.json();
-    expect(body).toMatchObject({ status: 'pending', patientCount: 5, fileCount: 8, totalBytes: estimate.json().totalBytes });
+    expect(body).toMatchObject({ status: 'pending', patientCount: 3, fileCount: 8, totalBytes: estimate.json().totalBytes });
 
     await waitForStatus(ctx.services, body.id, ['completed', 'failed']);
     const record = (await get(`/api/alpha/exports/${body.id}`)).json();
@@ -103,7 +104,8 @@ describe.each(testDatabases())('export from request to download on $name', (data
 
     const metadata = JSON.parse(fs.readFileSync(path.join(exportDir, 'metadata.json'), 'utf8'));
     expect(metadata.export).toMatchObject({ id: body.id, name: root, notes: 'for the segmentation study' });
-    expect(metadata.summary).toMatchObject({ patientCount: 5, fileCount: 8 });
+    expect(metadata.summary).toMatchObject({ patientCount: 3, fileCount: 8 });
+    expect(metadata.patients.map((p: { folder: string; name: string }) => `${p.folder} ${p.name}`)).toEqual(['patient_001 a1', 'patient_002 base1', 'patient_003 base2']);
     expect(metadata.files).toHaveLength(8);
     for (const file of metadata.files) {
       const bytes = fs.readFileSync(path.join(exportDir, file.path));

@@ -25,7 +25,7 @@ export function testDatabases(): TestDatabase[] {
 async function openSqlite(): Promise<DatabaseHandle> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cohort-db-'));
   const handle = await openDatabase({ url: `sqlite:${path.join(dir, 'test.db')}` });
-  await migrateToLatest(handle.db);
+  await migrateToLatest(handle);
   return {
     ...handle,
     async destroy() {
@@ -38,7 +38,7 @@ async function openSqlite(): Promise<DatabaseHandle> {
 async function openPostgres(url: string): Promise<DatabaseHandle> {
   const schema = `t_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const handle = await openDatabase({ url, schema });
-  await migrateToLatest(handle.db);
+  await migrateToLatest(handle);
   return {
     ...handle,
     async destroy() {

@@ -11,7 +11,7 @@ describe.each(testDatabases())('database on $name', ({ open }) => {
         expect.arrayContaining(['cbct', 'ios', 'intraoral-photo', 'panoramic', 'teleradiography']),
       );
       expect(JSON.parse(modalities.find((m) => m.slug === 'ios')!.subtypes)).toEqual(['upper', 'lower', 'bite']);
-      expect(await migrateToLatest(handle.db)).toEqual([]);
+      expect(await migrateToLatest(handle)).toEqual([]);
     } finally {
       await handle.destroy();
     }

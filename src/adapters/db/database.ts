@@ -11,6 +11,8 @@ import type { Database } from './schema.js';
 export interface DatabaseHandle {
   db: Kysely<Database>;
   dialect: SqlDialect;
+  /** PostgreSQL schema the tables live in, when not the default. */
+  schema?: string;
   destroy(): Promise<void>;
 }
 
@@ -70,11 +72,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   });
   if (schema) await pool.query(`create schema if not exists ${schema}`);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', destroy: () => db.destroy() };
+  return { db, dialect: 'postgres', schema, destroy: () => db.destroy() };
 }
 
-export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new StaticMigrationProvider() });
+export async function migrateToLatest(handle: Pick<DatabaseHandle, 'db' | 'schema'>): Promise<string[]> {
+  // Naming the schema matters: Kysely looks for its bookkeeping tables across all schemas otherwise,
+  // and would find another schema's when several share one database.
+  const migrator = new Migrator({ db: handle.db, provider: new StaticMigrationProvider(), migrationTableSchema: handle.schema });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

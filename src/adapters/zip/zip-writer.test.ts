@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -187,6 +187,26 @@ async function readEnd(file: string) {
   }
 }
 
+/** The data descriptor after the entry whose local header is at `offset` (8-byte sizes when `zip64`). */
+async function readDescriptor(file: string, offset: number, compressedSize: number, zip64: boolean) {
+  const handle = await open(file, 'r');
+  try {
+    const header = Buffer.alloc(30);
+    await handle.read(header, 0, 30, offset);
+    expect(header.readUInt32LE(0)).toBe(0x04034b50);
+    expect(header.readUInt16LE(6) & 0x8).toBe(0x8);
+    const dataStart = offset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+    const descriptor = Buffer.alloc(24);
+    await handle.read(descriptor, 0, 24, dataStart + compressedSize);
+    expect(descriptor.readUInt32LE(0)).toBe(0x08074b50);
+    return zip64
+      ? { crc32: descriptor.readUInt32LE(4), compressedSize: Number(descriptor.readBigUInt64LE(8)), size: Number(descriptor.readBigUInt64LE(16)) }
+      : { crc32: descriptor.readUInt32LE(4), compressedSize: descriptor.readUInt32LE(8), size: descriptor.readUInt32LE(12) };
+  } finally {
+    await handle.close();
+  }
+}
+
 const SCAN = 'patient_001/cbct/scan.nii.gz';
 const PHOTO = 'patient_002/intraoral-photo/Zoë 写真.jpg';
 const MTIME = new Date(2024, 4, 17, 10, 30, 42); // local time, as DOS timestamps are
@@ -280,6 +300,13 @@ describe('createZipWriter', () => {
     const end = await readEnd(file);
     expect(end.zip64).toBeUndefined();
     expect(end.entries16).toBe(expected.size);
+    for (const entry of py.entries.filter((e) => !['metadata.json', 'SHA256SUMS'].includes(e.name))) {
+      expect(await readDescriptor(file, entry.offset, entry.compressSize, false), entry.name).toEqual({
+        crc32: entry.crc,
+        compressedSize: entry.compressSize,
+        size: entry.size,
+      });
+    }
   });
 
   it('writes a forced ZIP64 archive that unzip, 7z and Python read back', async () => {
@@ -289,7 +316,14 @@ describe('createZipWriter', () => {
     await done;
     expect(size).toBe((await stat(file)).size);
 
-    await expectReadableEverywhere(file, expected);
+    const py = await expectReadableEverywhere(file, expected);
+    for (const entry of py.entries.filter((e) => !['metadata.json', 'SHA256SUMS'].includes(e.name))) {
+      expect(await readDescriptor(file, entry.offset, entry.compressSize, true), entry.name).toEqual({
+        crc32: entry.crc,
+        compressedSize: entry.compressSize,
+        size: entry.size,
+      });
+    }
     const end = await readEnd(file);
     expect(end).toMatchObject({ entries16: 0xffff, cdSize32: 0xffffffff, cdOffset32: 0xffffffff });
     expect(end.zip64).toMatchObject({ signatureOk: true, entries: expected.size });
@@ -320,6 +354,40 @@ describe('createZipWriter', () => {
     const py = await python(file, 'full');
     expect(py.entries.map((e) => e.name)).toEqual(['a/1.txt', 'a/2.json', 'a/3.txt']);
     expect(py.entries.map((e) => e.sha256)).toEqual(['first, but slow', '{"second":true}', 'third'].map((s) => sha256(Buffer.from(s))));
+  });
+
+  it('does not lose data to other listeners of a source while the entry waits for the output', async () => {
+    // The export pipeline pipes each blob through a hashing stream and counts progress on its 'data'
+    // events before handing it to addEntry; the writer must hold it until it reads it itself.
+    const writer = createZipWriter();
+    const received: Buffer[] = [];
+    const slowDone = pipeline(
+      writer.output,
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          received.push(chunk);
+          setTimeout(callback, 1);
+        },
+      }),
+    );
+    const first = randomBytes(4 * MiB);
+    await writer.addEntry('first.bin', bufferSource(first), { compress: false, size: first.length });
+    const results = [];
+    for (const compress of [false, true]) {
+      const data = randomBytes(2 * MiB + 17);
+      const hashing = new PassThrough();
+      bufferSource(data).pipe(hashing);
+      let seen = 0;
+      hashing.on('data', (chunk: Buffer) => (seen += chunk.length));
+      results.push(await writer.addEntry(`second-${compress}.bin`, hashing, { compress, size: data.length }));
+      expect(seen).toBe(data.length);
+      expect(results.at(-1)).toMatchObject({ size: data.length, crc32: zlib.crc32(data) });
+    }
+    await writer.finish();
+    await slowDone;
+    const file = path.join(dir, 'listeners.zip');
+    await writeFile(file, Buffer.concat(received));
+    expect((await python(file, 'full')).testzip).toBeNull();
   });
 
   it('rejects invalid paths without aborting, and entries after finish()', async () => {
@@ -569,16 +637,7 @@ describe('createZipWriter', () => {
     expect(end.zip64!.cdOffset).toBeGreaterThan(4 * GiB);
 
     // The big entry's data descriptor has 8-byte sizes (its local header has the ZIP64 extra field).
-    const bytes = Buffer.alloc(64);
-    const reader = await open(file, 'r');
-    await reader.read(bytes, 0, 64, 0);
-    const dataStart = 30 + bytes.readUInt16LE(26) + bytes.readUInt16LE(28);
-    await reader.read(bytes, 0, 24, dataStart + bigSize);
-    await reader.close();
-    expect(bytes.readUInt32LE(0)).toBe(0x08074b50);
-    expect(bytes.readUInt32LE(4)).toBe(zeroCrc);
-    expect(Number(bytes.readBigUInt64LE(8))).toBe(bigSize);
-    expect(Number(bytes.readBigUInt64LE(16))).toBe(bigSize);
+    expect(await readDescriptor(file, 0, bigSize, true)).toEqual({ crc32: zeroCrc, compressedSize: bigSize, size: bigSize });
 
     // Test the entries after the big one (testing all would read 4 GiB).
     await testWithTools(file, ['patient_004/notes.txt', 'SHA256SUMS']);

@@ -331,7 +331,7 @@ class StreamingZipWriter implements ZipWriter {
     this.offset += chunk.length;
     this.demanded = false;
     // `demanded`: the consumer asked for more during push() itself.
-    this.output.push(chunk); return true;
+    return this.output.push(chunk) || this.demanded;
   }
 
   /** Resolves when the consumer of `output` wants more data; rejects when the writer fails. */

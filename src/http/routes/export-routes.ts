@@ -104,7 +104,8 @@ export const exportRoutes: FastifyPluginAsyncZod<{ exports: ExportService }> = a
         body: exportRequestSchema,
         response: {
           200: z.object({
-            patientCount: z.number(),
+            selectedPatientCount: z.number().describe('patients the selection holds'),
+            patientCount: z.number().describe('of those, patients with files of the chosen modalities and kinds (the ones exported)'),
             fileCount: z.number(),
             totalBytes: z.number(),
             perModality: z.array(z.object({ modality: z.string(), patientCount: z.number(), fileCount: z.number(), totalBytes: z.number() })),

@@ -84,15 +84,22 @@ export class ExportsRepository {
     folderPaths: string[],
     modalityIds: string[],
     kinds: Array<'raw' | 'processed'>,
-  ): Promise<{ patientCount: number; perModality: ModalityEstimate[] }> {
+  ): Promise<{ selectedPatientCount: number; patientCount: number; perModality: ModalityEstimate[] }> {
     const patients = this.selectedPatients(projectId, scope, selection, folderPaths).select('p.id');
-    const [{ n }] = [
-      await this.db
-        .selectFrom(patients.as('sel'))
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow(),
-    ];
-    if (modalityIds.length === 0) return { patientCount: Number(n), perModality: [] };
+    const { n } = await this.db
+      .selectFrom(patients.as('sel'))
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    const matching = this.db
+      .selectFrom('files as fi')
+      .where('fi.project_id', '=', projectId)
+      .where('fi.deleted_at', 'is', null)
+      .where('fi.modality_id', 'in', modalityIds)
+      .where('fi.kind', 'in', kinds)
+      .where('fi.patient_id', 'in', patients);
+    const { withFiles } = await matching
+      .select((eb) => eb.fn.count('fi.patient_id').distinct().as('withFiles'))
+      .executeTakeFirstOrThrow();
     const rows = await this.db
       .selectFrom('files as fi')
       .innerJoin('modalities as m', 'm.id', 'fi.modality_id')
@@ -110,7 +117,8 @@ export class ExportsRepository {
       .groupBy('m.slug')
       .execute();
     return {
-      patientCount: Number(n),
+      selectedPatientCount: Number(n),
+      patientCount: Number(withFiles),
       perModality: rows.map((r) => ({ modality: r.slug, patientCount: Number(r.patients), fileCount: Number(r.files), totalBytes: Number(r.bytes ?? 0) })),
     };
   }
