@@ -356,38 +356,41 @@ describe('createZipWriter', () => {
     expect(py.entries.map((e) => e.sha256)).toEqual(['first, but slow', '{"second":true}', 'third'].map((s) => sha256(Buffer.from(s))));
   });
 
-  it('does not lose data to other listeners of a source while the entry waits for the output', async () => {
+  it('holds a source with other data listeners until its turn, so they see all bytes and so does the archive', async () => {
     // The export pipeline pipes each blob through a hashing stream and counts progress on its 'data'
-    // events before handing it to addEntry; the writer must hold it until it reads it itself.
+    // events before handing it to addEntry. Such a source must not flow while it waits its turn.
     const writer = createZipWriter();
     const received: Buffer[] = [];
-    const slowDone = pipeline(
-      writer.output,
-      new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          received.push(chunk);
-          setTimeout(callback, 1);
-        },
-      }),
-    );
+    const slowConsumer = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        received.push(chunk);
+        setTimeout(callback, 1);
+      },
+    });
+    const done = pipeline(writer.output, slowConsumer);
     const first = randomBytes(4 * MiB);
-    await writer.addEntry('first.bin', bufferSource(first), { compress: false, size: first.length });
-    const results = [];
+    const pending: Promise<unknown>[] = [writer.addEntry('first.bin', bufferSource(first), { compress: false, size: first.length })];
     for (const compress of [false, true]) {
       const data = randomBytes(2 * MiB + 17);
       const hashing = new PassThrough();
       bufferSource(data).pipe(hashing);
       let seen = 0;
       hashing.on('data', (chunk: Buffer) => (seen += chunk.length));
-      results.push(await writer.addEntry(`second-${compress}.bin`, hashing, { compress, size: data.length }));
-      expect(seen).toBe(data.length);
-      expect(results.at(-1)).toMatchObject({ size: data.length, crc32: zlib.crc32(data) });
+      pending.push(
+        writer.addEntry(`queued-${compress}.bin`, hashing, { compress, size: data.length }).then((result) => {
+          expect(seen).toBe(data.length);
+          expect(result).toMatchObject({ size: data.length, crc32: zlib.crc32(data) });
+        }),
+      );
     }
+    await Promise.all(pending);
     await writer.finish();
-    await slowDone;
+    await done;
     const file = path.join(dir, 'listeners.zip');
     await writeFile(file, Buffer.concat(received));
-    expect((await python(file, 'full')).testzip).toBeNull();
+    const py = await python(file, 'full');
+    expect(py.testzip).toBeNull();
+    expect(py.entries.map((e) => e.name)).toEqual(['first.bin', 'queued-false.bin', 'queued-true.bin']);
   });
 
   it('rejects invalid paths without aborting, and entries after finish()', async () => {
@@ -561,7 +564,7 @@ describe('createZipWriter', () => {
     await Promise.all(pending);
     const { size } = await writer.finish();
     await done;
-    expect(performance.now() - started).toBeLessThan(15_000);
+    expect(performance.now() - started).toBeLessThan(20_000); // ~1–3 s here; generous for loaded CI machines
     expect(size).toBe((await stat(file)).size);
 
     const end = await readEnd(file);

@@ -53,8 +53,11 @@ export interface ZipWriter {
    * to `output`, with the CRC-32 and byte counts actually seen.
    *
    * Calls may be queued: entries are written strictly in the order `addEntry`/`addBuffer` were
-   * called, and a queued source is not read until its turn. The writer owns `source` from this call
-   * on: it is either read to its end or destroyed (on an invalid path, or when the writer fails).
+   * called, and a queued source is not read until its turn (the pipeline awaits each call anyway;
+   * a queued source that is an open S3 response holds its connection while it waits). The writer
+   * owns `source` from this call on: it pauses it at once (so it does not flow to other 'data'
+   * listeners before its turn), then reads it to its end or destroys it (on an invalid path, or
+   * when the writer fails).
    * Any failure of an entry (source error, SizeMismatchError) aborts the whole writer: this promise,
    * `output`, the promises of queued entries and `finish()` all reject with that error.
    * Invalid arguments (path, size) only reject this call.
@@ -238,6 +241,11 @@ class StreamingZipWriter implements ZipWriter {
     // Errors of the source are handled where it is read; this listener only keeps one that occurs
     // while the source waits its turn, or after the writer destroyed it, from crashing the process.
     source.on('error', () => {});
+    // Hold the source until its turn even if the caller listens to its 'data' events (progress,
+    // hashing): a flowing source would hand its bytes to those listeners and not to the archive.
+    // An explicitly paused stream is not resumed by a new 'data' listener; pipe() and pumpStored()
+    // resume it when they start reading.
+    source.pause();
     this.queued.add(source);
     return this.enqueue(() => {
       this.queued.delete(source);
@@ -405,6 +413,7 @@ class StreamingZipWriter implements ZipWriter {
         }
       });
       source.on('data', onData);
+      source.resume();
     });
   }
 
