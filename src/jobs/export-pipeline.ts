@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { BlobNotFoundError, type BlobStore } from '../adapters/blob/blob-store.js';
-import { HashingStream, measured } from '../adapters/blob/hashing-stream.js';
+import { measured } from '../adapters/blob/hashing-stream.js';
 import type { Repositories } from '../adapters/db/repositories/index.js';
 import type { ExportEntryRow, ExportRow, FileRow } from '../adapters/db/schema.js';
 import { createZipWriter, type ZipWriter } from '../adapters/zip/zip-writer.js';
@@ -180,12 +180,8 @@ export class ExportPipeline {
         const file = files.get(entry.file_id);
         const where = `${describeEntry(entry)} (${folderOf(entry.patient_id)})`;
         if (!file || file.deleted_at) throw new ExportFailure(`The file ${where} was removed from the registry after the export was created.`);
-        const source = await this.open(file, where);
-        const hashing = new HashingStream();
-        source.once('error', (e) => hashing.destroy(e));
-        source.pipe(hashing);
-        hashing.on('data', (chunk: Buffer) => {
-          progress.bytesDone += chunk.length;
+        const hashing = measured(await this.open(file, where), (bytes) => {
+          progress.bytesDone += bytes;
         });
         try {
           await zip.addEntry(entry.path, hashing, { compress: entry.compress === 1, size: entry.size_bytes, mtime });

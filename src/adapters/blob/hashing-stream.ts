@@ -18,10 +18,16 @@ export class HashingStream extends Transform {
   private size = 0;
   private result: Digest | undefined;
 
+  /** `onBytes` hears of every chunk as it passes, for progress that needs no extra listener. */
+  constructor(private readonly onBytes?: (bytes: number) => void) {
+    super();
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.sha.update(chunk);
     this.crc = zlib.crc32(chunk, this.crc);
     this.size += chunk.length;
+    this.onBytes?.(chunk.length);
     callback(null, chunk);
   }
 
@@ -41,8 +47,8 @@ export class HashingStream extends Transform {
  * Errors of the source reach the consumer; `pipeline` would not do here, since it destroys its
  * last stream when the source ends, before the consumer has read it.
  */
-export function measured(source: NodeJS.ReadableStream & { destroy(error?: Error): void }): HashingStream {
-  const hashing = new HashingStream();
+export function measured(source: NodeJS.ReadableStream & { destroy(error?: Error): void }, onBytes?: (bytes: number) => void): HashingStream {
+  const hashing = new HashingStream(onBytes);
   source.once('error', (error) => hashing.destroy(error as Error));
   hashing.once('close', () => source.destroy());
   source.pipe(hashing);
