@@ -54,6 +54,11 @@ const envSchema = z
     EXPORT_MAX_ATTEMPTS: z.coerce.number({ message: 'must be a number' }).int().min(1).max(20).default(3),
     EXPORT_HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number({ message: 'must be a number' }).int().min(5).default(60),
     EXPORT_WORKER_CONCURRENCY: z.coerce.number({ message: 'must be a number' }).int().min(1).max(16).default(1),
+    SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+    MAIL_FROM: z.string().min(3).default('Cohort <cohort@localhost>'),
+    NOTIFY_MAX_ATTEMPTS: z.coerce.number({ message: 'must be a number' }).int().min(1).max(20).default(5),
+    NOTIFY_RETRY_BASE_SECONDS: z.coerce.number({ message: 'must be a number' }).min(0.01).default(30),
+    SHARE_PUBLIC_LINKS: booleanFromEnv.default(false),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   });
 
@@ -88,6 +93,9 @@ export interface Config {
   loadDemo: boolean;
   logLevel: string;
   exports: ExportLimits;
+  mail: { smtpUrl?: string; from: string; outboxDir: string; maxAttempts: number; retryBaseMs: number };
+  /** Whether share links may be opened without signing in (`link` access). */
+  sharePublicLinks: boolean;
 }
 
 export interface ExportLimits {
@@ -150,6 +158,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     admin: { username: e.COHORT_ADMIN_USERNAME, password: e.COHORT_ADMIN_PASSWORD, email: e.COHORT_ADMIN_EMAIL },
     loadDemo: e.COHORT_DEMO,
     logLevel: e.LOG_LEVEL,
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM,
+      outboxDir: path.join(dataDir, 'outbox'),
+      maxAttempts: e.NOTIFY_MAX_ATTEMPTS,
+      retryBaseMs: e.NOTIFY_RETRY_BASE_SECONDS * 1000,
+    },
+    sharePublicLinks: e.SHARE_PUBLIC_LINKS,
     exports: {
       maxBytes: e.EXPORT_MAX_BYTES,
       maxPatients: e.EXPORT_MAX_PATIENTS,

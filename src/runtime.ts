@@ -6,6 +6,10 @@ import { migrateToLatest, openDatabase, type DatabaseHandle } from './adapters/d
 import type { Config } from './config.js';
 import { ExportPipeline } from './jobs/export-pipeline.js';
 import { ExportWorker } from './jobs/export-worker.js';
+import type { Mailer } from './adapters/mail/mailer.js';
+import { OutboxMailer } from './adapters/mail/outbox-mailer.js';
+import { SmtpMailer } from './adapters/mail/smtp-mailer.js';
+import { NotificationService } from './services/notification-service.js';
 import { exportPollingQueue } from './adapters/queue/polling-queue.js';
 import type { JobQueue } from './adapters/queue/job-queue.js';
 import { PgBossQueue } from './adapters/queue/pg-boss-queue.js';
@@ -98,11 +102,24 @@ export function createExportWorker(runtime: Runtime, options: { workerId: string
     diskReserveBytes: config.exports.diskReserveBytes,
     heartbeatIntervalMs: 500,
   });
+  const mailer: Mailer = config.mail.smtpUrl ? new SmtpMailer(config.mail.smtpUrl, config.mail.from) : new OutboxMailer(config.mail.outboxDir, config.mail.from);
+  const notifier = new NotificationService(services.repos, mailer, {
+    publicUrl: publicUrlOf(config),
+    maxAttempts: config.mail.maxAttempts,
+    retryBaseMs: config.mail.retryBaseMs,
+    log: options.log,
+  });
   return new ExportWorker(services.repos, blobs, queue, pipeline, {
     workerId: options.workerId,
     concurrency: config.exports.workerConcurrency,
     heartbeatTimeoutMs: config.exports.heartbeatTimeoutMs,
     sweepIntervalMs: 15_000,
+    notifier,
     log: options.log,
   });
+}
+
+/** The address users reach Cohort at, for links in emails and share links. */
+export function publicUrlOf(config: Config): string {
+  return config.publicUrl ?? `http://localhost:${config.port}`;
 }

@@ -108,6 +108,8 @@ export class ExportPipeline {
           bytes_done: progress.bytesDone,
           skipped: JSON.stringify(result.skipped),
           worker_id: null,
+          notification_status: 'pending',
+          notification_next_at: now.toISOString(),
         },
         row.attempt,
       );
@@ -145,7 +147,16 @@ export class ExportPipeline {
       await this.repos.exports.transition(
         row.id,
         ['processing'],
-        { status: 'failed', completed_at: now, progress_phase: 'failed', error_message: failure.message, error_detail: failure.detail ?? failure.stack ?? null, worker_id: null },
+        {
+          status: 'failed',
+          completed_at: now,
+          progress_phase: 'failed',
+          error_message: failure.message,
+          error_detail: failure.detail ?? failure.stack ?? null,
+          worker_id: null,
+          notification_status: 'pending',
+          notification_next_at: now,
+        },
         row.attempt,
       );
       await this.repos.audit.record({ action: 'export.failed', userId: row.created_by, projectId: row.project_id, targetType: 'export', targetId: row.id, details: { error: failure.message } });

@@ -1,6 +1,7 @@
 import type { BlobStore } from '../adapters/blob/blob-store.js';
 import type { Repositories } from '../adapters/db/repositories/index.js';
 import type { JobQueue } from '../adapters/queue/job-queue.js';
+import type { NotificationService } from '../services/notification-service.js';
 import type { ExportPipeline } from './export-pipeline.js';
 
 export interface WorkerOptions {
@@ -9,6 +10,8 @@ export interface WorkerOptions {
   heartbeatTimeoutMs: number;
   /** How often stale, pending and expired exports are looked for. */
   sweepIntervalMs: number;
+  /** Sends the emails of finished exports; without it, none are sent by this worker. */
+  notifier?: NotificationService;
   log?: (message: string) => void;
 }
 
@@ -54,12 +57,17 @@ export class ExportWorker {
         progress_phase: 'failed',
         error_message: `The export was interrupted ${row.attempt - 1} times (the server building it stopped) and was given up. Retry it; if it keeps failing, tell an administrator.`,
         worker_id: null,
+        notification_status: 'pending',
+        notification_next_at: new Date().toISOString(),
       }, row.attempt);
+      void this.options.notifier?.deliverDue().catch(() => undefined);
       return;
     }
     const outcome = await this.pipeline.run(row, this.shutdown.signal);
     this.options.log?.(`export ${row.id} attempt ${row.attempt}: ${outcome}`);
     if (outcome === 'requeued') await this.queue.enqueue(row.id).catch(() => undefined);
+    // Not awaited: a slow mail server must not hold this worker's next export.
+    if (outcome === 'completed' || outcome === 'failed') void this.options.notifier?.deliverDue().catch(() => undefined);
   }
 
   /** One pass of housekeeping; safe to run in every worker at once. */
@@ -90,6 +98,7 @@ export class ExportWorker {
           await this.repos.audit.record({ action: 'export.expired', projectId: expired.project_id, targetType: 'export', targetId: expired.id });
         }
       }
+      await this.options.notifier?.deliverDue();
     } catch (error) {
       this.options.log?.(`sweep failed: ${(error as Error).message}`);
     } finally {

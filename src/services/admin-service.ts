@@ -29,6 +29,7 @@ export class AdminService {
       display_name: input.displayName ?? input.username,
       password_hash: await this.auth.hashPassword(input.password ?? generatedPassword!),
       is_site_admin: input.siteAdmin ? 1 : 0,
+      export_emails: 1,
       disabled_at: null,
       created_at: new Date().toISOString(),
     };

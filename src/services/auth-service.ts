@@ -91,6 +91,19 @@ export class AuthService {
     return found.user;
   }
 
+  async settings(userId: string): Promise<{ exportEmails: boolean }> {
+    const user = await this.repos.users.findById(userId);
+    return { exportEmails: user?.export_emails === 1 };
+  }
+
+  async updateSettings(userId: string, changes: { exportEmails?: boolean }, meta: RequestMeta): Promise<{ exportEmails: boolean }> {
+    if (changes.exportEmails !== undefined) {
+      await this.repos.users.setExportEmails(userId, changes.exportEmails);
+      await this.repos.audit.record({ action: 'user.settings_changed', userId, ip: meta.ip, details: changes });
+    }
+    return this.settings(userId);
+  }
+
   /** Creates an API token; the secret is returned once and only its hash is kept. */
   async createApiToken(userId: string, name: string, expiresAt: Date | null = null): Promise<{ id: string; token: string }> {
     const token = `${API_TOKEN_PREFIX}${randomToken()}`;

@@ -222,6 +222,11 @@ export class ExportService {
       download_count: 0,
       last_download_at: null,
       deleted_at: null,
+      notification_status: 'none',
+      notification_attempts: 0,
+      notification_next_at: null,
+      notified_at: null,
+      notification_error: null,
     };
     await this.repos.exports.insertWithPlan(
       row,
@@ -434,6 +439,7 @@ export class ExportService {
       skipped: JSON.parse(row.skipped) as Array<{ patientFolder: string; reason: string }>,
       downloadCount: row.download_count,
       lastDownloadAt: row.last_download_at,
+      notification: { status: row.notification_status, sentAt: row.notified_at, error: row.notification_error },
       criteria: request,
     };
   }

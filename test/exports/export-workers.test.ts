@@ -30,7 +30,7 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PG_URL = process.env.DATABASE_URL && /^postgres(ql)?:\/\//.test(process.env.DATABASE_URL) ? process.env.DATABASE_URL : undefined;
 const HEARTBEAT_TIMEOUT_SECONDS = 5;
 /** Big enough that deflating it takes a few seconds, so a worker can be stopped in the middle. */
-const LARGE_FILE_BYTES = 160 * 1024 * 1024;
+const LARGE_FILE_BYTES = 128 * 1024 * 1024;
 const LOG_LINE = /^export (\S+) attempt (\d+): (\w+)$/gm;
 
 const run = promisify(execFile);
@@ -356,7 +356,7 @@ describe.skipIf(!PG_URL)('three worker processes on PostgreSQL', () => {
       expect(await blobKeys(t.runtime, `exports/${row.id}/`)).toEqual([row.zip_key]);
       expect(await storedDigest(t.runtime, row.zip_key!)).toEqual({ sha256: row.zip_sha256, size: row.zip_size });
     }
-    // Every ZIP opens, with the planned files plus metadata.json and SHA256SUMS.
+    // A sample of the ZIPs opens in every reader, with the planned files plus metadata.json and SHA256SUMS.
     for (const row of rows.slice(0, 4)) {
       const file = path.join(t.dir, `${row.id}.zip`);
       await pipeline(await t.runtime.blobs.get(row.zip_key!), fs.createWriteStream(file));
@@ -378,7 +378,7 @@ describe.skipIf(!PG_URL)('three worker processes on PostgreSQL', () => {
     expect(outcomes.every((o) => o.attempt === 1)).toBe(true);
     const perWorker = workers.map((w) => w.outcomes().length);
     expect(perWorker.filter((n) => n > 0).length, `exports per worker: ${perWorker.join(', ')}`).toBeGreaterThan(1);
-  });
+  }, 120_000);
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -445,11 +445,10 @@ describe.each(databases)('a worker process stopped mid-export on $name', ({ url 
     const { names } = await verifyZipWithTools(file);
     expect(names).toContain(`${row.name}/metadata.json`);
     expect(names).toContain(`${row.name}/SHA256SUMS`);
-    const entry = names.filter((n) => n.endsWith('/cbct/raw/large-scan.nii'));
-    expect(entry).toHaveLength(1);
+    expect(names).toContain(`${row.name}/patient_001/cbct/large-scan.nii`);
     // The ZIP's SHA256SUMS names the large file with the checksum it was registered with.
     const { stdout: sums } = await run('python3', ['-c', 'import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]).decode())', file, `${row.name}/SHA256SUMS`]);
-    expect(sums).toContain(`${large.sha256}  ${entry[0]!.slice(row.name.length + 1)}`);
+    expect(sums).toContain(`${large.sha256}  patient_001/cbct/large-scan.nii\n`);
     fs.rmSync(file);
   }
 
@@ -508,7 +507,7 @@ describe.each(databases)('a worker process stopped mid-export on $name', ({ url 
     await checkDownload(done);
 
     expect(await b.stop('SIGTERM'), `${b.stdout}\n${b.stderr}`).toEqual({ code: 0, signal: null });
-  }, 90_000);
+  }, 120_000);
 
   it('hands an export back without using up an attempt when its worker is stopped (SIGTERM), and another worker completes it', async () => {
     const { id } = await t.runtime.services.exports.create(alice, 'alpha', largeExport('stopped worker'), {});
@@ -555,5 +554,5 @@ describe.each(databases)('a worker process stopped mid-export on $name', ({ url 
     expect(await storedDigest(t.runtime, done.zip_key!)).toEqual({ sha256: done.zip_sha256, size: done.zip_size });
 
     expect(await b.stop('SIGTERM'), `${b.stdout}\n${b.stderr}`).toEqual({ code: 0, signal: null });
-  }, 90_000);
+  }, 120_000);
 });

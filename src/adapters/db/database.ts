@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { SqlDialect } from './column-types.js';
 import * as m0001 from './migrations/0001-foundation.js';
 import * as m0002 from './migrations/0002-exports.js';
+import * as m0003 from './migrations/0003-notifications-and-shares.js';
 import type { Database } from './schema.js';
 
 export interface DatabaseHandle {
@@ -26,6 +27,7 @@ export interface DatabaseOptions {
 const migrations: Record<string, Migration> = {
   '0001-foundation': m0001,
   '0002-exports': m0002,
+  '0003-notifications-and-shares': m0003,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -13,6 +13,8 @@ export interface UsersTable {
   display_name: string;
   password_hash: string | null;
   is_site_admin: number;
+  /** 1 when the user wants an email as their exports finish. */
+  export_emails: number;
   disabled_at: Timestamp | null;
   created_at: Timestamp;
 }
@@ -193,6 +195,27 @@ export interface DatasetExportsTable {
   download_count: number;
   last_download_at: Timestamp | null;
   deleted_at: Timestamp | null;
+  notification_status: NotificationStatus;
+  notification_attempts: number;
+  notification_next_at: Timestamp | null;
+  notified_at: Timestamp | null;
+  notification_error: string | null;
+}
+
+export type NotificationStatus = 'none' | 'pending' | 'sent' | 'failed' | 'skipped';
+
+export interface ExportSharesTable {
+  id: string;
+  export_id: string;
+  token_hash: string;
+  access: 'members' | 'link';
+  created_by: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  max_downloads: number | null;
+  download_count: number;
+  last_download_at: Timestamp | null;
+  revoked_at: Timestamp | null;
 }
 
 export interface DatasetExportPatientsTable {
@@ -218,6 +241,7 @@ export interface Database {
   dataset_exports: DatasetExportsTable;
   dataset_export_patients: DatasetExportPatientsTable;
   dataset_export_entries: DatasetExportEntriesTable;
+  export_shares: ExportSharesTable;
   users: UsersTable;
   projects: ProjectsTable;
   project_members: ProjectMembersTable;
@@ -246,3 +270,4 @@ export type NewPatient = Insertable<PatientsTable>;
 export type PatientUpdate = Updateable<PatientsTable>;
 export type ExportRow = Selectable<DatasetExportsTable>;
 export type ExportEntryRow = Selectable<DatasetExportEntriesTable>;
+export type ExportShareRow = Selectable<ExportSharesTable>;

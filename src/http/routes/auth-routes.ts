@@ -56,6 +56,25 @@ export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService; sessionTtlMs
     },
   );
 
+  const settingsSchema = z.object({ exportEmails: z.boolean().describe('email me when my exports complete or fail') });
+  app.get(
+    '/api/me/settings',
+    { schema: { tags: ['auth'], summary: "The signed-in user's settings", response: { 200: settingsSchema, ...errorResponses } } },
+    async (request) => opts.auth.settings(requireAuth(request).user.id),
+  );
+  app.patch(
+    '/api/me/settings',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Change settings (e.g. turn export emails off)',
+        body: settingsSchema.partial().strict(),
+        response: { 200: settingsSchema, ...errorResponses },
+      },
+    },
+    async (request) => opts.auth.updateSettings(requireAuth(request).user.id, request.body, requestMeta(request)),
+  );
+
   app.get(
     '/api/auth/me',
     { schema: { tags: ['auth'], summary: 'The signed-in user and the CSRF token for writes', response: { 200: sessionSchema, ...errorResponses } } },

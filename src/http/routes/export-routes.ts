@@ -58,6 +58,11 @@ const exportSchema = z.object({
   skipped: z.array(z.object({ patientFolder: z.string(), reason: z.string() })),
   downloadCount: z.number(),
   lastDownloadAt: z.string().nullable(),
+  notification: z.object({
+    status: z.enum(['none', 'pending', 'sent', 'failed', 'skipped']).describe('whether the creator was emailed about the result'),
+    sentAt: z.string().nullable(),
+    error: z.string().nullable(),
+  }),
   criteria: z.unknown(),
 });
 

@@ -295,6 +295,29 @@ export class ExportsRepository {
     return this.db.selectFrom('dataset_exports').selectAll().where('status', '=', 'completed').where('expires_at', '<=', now).execute();
   }
 
+  notificationsDue(now: string, limit: number): Promise<ExportRow[]> {
+    return this.db
+      .selectFrom('dataset_exports')
+      .selectAll()
+      .where('notification_status', '=', 'pending')
+      .where('notification_next_at', '<=', now)
+      .orderBy('notification_next_at')
+      .limit(limit)
+      .execute();
+  }
+
+  /** Takes a due notification for one sender: counts the attempt and moves its next time on. */
+  async leaseNotification(id: string, attempts: number, until: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('dataset_exports')
+      .set({ notification_attempts: attempts + 1, notification_next_at: until })
+      .where('id', '=', id)
+      .where('notification_status', '=', 'pending')
+      .where('notification_attempts', '=', attempts)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   async recordDownload(id: string, now: string): Promise<void> {
     await this.db
       .updateTable('dataset_exports')

@@ -9,6 +9,10 @@ export interface ProjectWithRole extends ProjectRow {
 export class ProjectsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
+  findById(id: string): Promise<ProjectRow | undefined> {
+    return this.db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
   findBySlug(slug: string): Promise<ProjectRow | undefined> {
     return this.db.selectFrom('projects').selectAll().where('slug', '=', slug).executeTakeFirst();
   }

@@ -21,6 +21,10 @@ export class UsersRepository {
     await this.db.insertInto('users').values(user).execute();
   }
 
+  async setExportEmails(id: string, on: boolean): Promise<void> {
+    await this.db.updateTable('users').set({ export_emails: on ? 1 : 0 }).where('id', '=', id).execute();
+  }
+
   async setPasswordHash(id: string, hash: string): Promise<void> {
     await this.db.updateTable('users').set({ password_hash: hash }).where('id', '=', id).execute();
   }
