@@ -48,6 +48,7 @@ export async function openRuntime(config: Config, options: { migrate?: boolean }
     space: storageSpaceOf(blobs),
     sessionTtlMs: config.sessionTtlMs,
     exportLimits: config.exports,
+    shareOptions: { publicUrl: publicUrlOf(config), allowPublicLinks: config.sharePublicLinks },
   });
   return {
     config,

@@ -15,6 +15,7 @@ import { errorBody, handleError } from './errors.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { browseRoutes } from './routes/browse-routes.js';
 import { exportRoutes } from './routes/export-routes.js';
+import { shareRoutes } from './routes/share-routes.js';
 
 export interface HttpOptions {
   logLevel: string;
@@ -22,6 +23,8 @@ export interface HttpOptions {
   cookieSecure: boolean;
   trustProxy: boolean;
   loginRateLimitPerMinute: number;
+  /** Requests per minute and client address to share links (wrong guesses included). */
+  shareGuessesPerMinute?: number;
   /** Built web app (index.html and assets); when absent the API still works. */
   webRoot?: string;
   version: string;
@@ -79,6 +82,7 @@ export async function buildHttpApp(services: Services, options: HttpOptions): Pr
   });
   await app.register(browseRoutes, { browse: services.browse });
   await app.register(exportRoutes, { exports: services.exports });
+  await app.register(shareRoutes, { shares: services.shares, guessesPerMinute: options.shareGuessesPerMinute ?? 60 });
   app.get('/api/health', { schema: { hide: true } }, async () => ({ status: 'ok', version: options.version }));
 
   const webRoot = options.webRoot ?? DEFAULT_WEB_ROOT;

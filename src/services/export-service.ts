@@ -29,6 +29,12 @@ export interface StorageSpace {
   freeBytes(): Promise<number | null>;
 }
 
+/** `start`/`end` inclusive; only `end` means the last `end` bytes (HTTP suffix range). */
+export interface ByteRange {
+  start?: number;
+  end?: number;
+}
+
 export interface ExportDownload {
   stream: Readable;
   size: number;
@@ -337,6 +343,7 @@ export class ExportService {
       await this.repos.exports.transition(id, ['processing'], { cancel_requested_at: now });
     }
     await this.repos.exports.update(id, { deleted_at: now });
+    await this.repos.shares.revokeAllOf(id, now);
     await this.removeZips(id);
     await this.repos.audit.record({ action: 'export.deleted', userId: actor.userId, projectId: ctx.project.id, targetType: 'export', targetId: id, ip: meta.ip, details: { name: row.name } });
   }
@@ -346,8 +353,26 @@ export class ExportService {
     for await (const key of this.blobs.list(`${EXPORT_KEY_PREFIX}${id}/`)) await this.blobs.delete(key);
   }
 
-  async download(actor: Actor, slug: string, id: string, range: { start?: number; end?: number } | null, meta: RequestMeta): Promise<ExportDownload> {
+  async download(actor: Actor, slug: string, id: string, range: ByteRange | null, meta: RequestMeta): Promise<ExportDownload> {
     const { ctx, row } = await this.visibleExport(actor, slug, id);
+    const download = await this.openZip(row, range);
+    const now = new Date().toISOString();
+    // Resumed downloads arrive as several ranged requests; each is audited, counted once per full read.
+    if (!download.range || download.range.start === 0) await this.repos.exports.recordDownload(id, now);
+    await this.repos.audit.record({
+      action: 'export.downloaded',
+      userId: actor.userId,
+      projectId: ctx.project.id,
+      targetType: 'export',
+      targetId: id,
+      ip: meta.ip,
+      details: download.range ? { range: `${download.range.start}-${download.range.end}` } : {},
+    });
+    return download;
+  }
+
+  /** The stored ZIP of a completed export, whole or an inclusive byte range of it. */
+  async openZip(row: ExportRow, range: ByteRange | null): Promise<ExportDownload> {
     if (row.status !== 'completed' || !row.zip_key || row.zip_size === null || !row.zip_sha256) {
       throw conflict(undefined, row.status === 'expired' ? 'This export has expired and its ZIP was removed.' : `This export is ${row.status}; it can be downloaded once completed.`, 'not_ready');
     }
@@ -360,18 +385,6 @@ export class ExportService {
       resolved = { start, end };
     }
     const stream = await this.blobs.get(row.zip_key, resolved ?? undefined);
-    const now = new Date().toISOString();
-    // Resumed downloads arrive as several ranged requests; each is audited, counted once per full read.
-    if (!resolved || resolved.start === 0) await this.repos.exports.recordDownload(id, now);
-    await this.repos.audit.record({
-      action: 'export.downloaded',
-      userId: actor.userId,
-      projectId: ctx.project.id,
-      targetType: 'export',
-      targetId: id,
-      ip: meta.ip,
-      details: resolved ? { range: `${resolved.start}-${resolved.end}` } : {},
-    });
     return {
       stream,
       size: resolved ? resolved.end - resolved.start + 1 : total,
@@ -381,6 +394,11 @@ export class ExportService {
       fileName: `${row.name}.zip`,
       lastModified: row.completed_at ?? row.created_at,
     };
+  }
+
+  /** The export if the actor may manage it (its creator or a project admin), for share links. */
+  async manageable(actor: Actor, slug: string, id: string) {
+    return this.visibleExport(actor, slug, id);
   }
 
   /** The pseudonym ↔ patient mapping of a pseudonymised export, for project admins only. */

@@ -10,6 +10,7 @@ import { BrowseService } from './browse-service.js';
 import { DemoService } from './demo/demo-service.js';
 import { ExportService, type StorageSpace } from './export-service.js';
 import { ImportService } from './import-service.js';
+import { ShareService, type ShareOptions } from './share-service.js';
 
 export interface Services {
   repos: Repositories;
@@ -19,6 +20,7 @@ export interface Services {
   importer: ImportService;
   demo: DemoService;
   exports: ExportService;
+  shares: ShareService;
 }
 
 export interface ServiceDeps {
@@ -28,6 +30,7 @@ export interface ServiceDeps {
   space: StorageSpace;
   sessionTtlMs: number;
   exportLimits: ExportLimits;
+  shareOptions: ShareOptions;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -36,6 +39,7 @@ export function createServices(deps: ServiceDeps): Services {
   const admin = new AdminService(repos, auth);
   const importer = new ImportService(repos, deps.blobs);
   const browse = new BrowseService(repos);
+  const exports = new ExportService(repos, browse, deps.blobs, deps.queue, deps.space, deps.exportLimits);
   return {
     repos,
     auth,
@@ -43,7 +47,8 @@ export function createServices(deps: ServiceDeps): Services {
     browse,
     importer,
     demo: new DemoService(repos, admin, importer),
-    exports: new ExportService(repos, browse, deps.blobs, deps.queue, deps.space, deps.exportLimits),
+    exports,
+    shares: new ShareService(repos, exports, deps.shareOptions),
   };
 }
 

@@ -21,13 +21,21 @@ export interface TestContext {
 }
 
 /** Real database and local blob store in a temporary directory; nothing shared between tests. */
-export async function openTestContext(db: TestDatabase, limits: Partial<ExportLimits> = {}): Promise<TestContext> {
+export async function openTestContext(db: TestDatabase, limits: Partial<ExportLimits> = {}, options: { sharePublicLinks?: boolean } = {}): Promise<TestContext> {
   const database = await db.open();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cohort-test-'));
   const blobs = new LocalBlobStore(path.join(dir, 'blobs'));
   const queue = exportPollingQueue(database.db, 100);
   const exportLimits = { ...loadConfig({}).exports, diskReserveBytes: 0, ...limits };
-  const services = createServices({ db: database.db, blobs, queue, space: storageSpaceOf(blobs), sessionTtlMs: 3600_000, exportLimits });
+  const services = createServices({
+    db: database.db,
+    blobs,
+    queue,
+    space: storageSpaceOf(blobs),
+    sessionTtlMs: 3600_000,
+    exportLimits,
+    shareOptions: { publicUrl: 'https://cohort.lab.example', allowPublicLinks: options.sharePublicLinks ?? false },
+  });
   return {
     database,
     services,

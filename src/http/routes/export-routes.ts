@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ExportService } from '../../services/export-service.js';
 import { requireAuth, requestMeta } from '../auth-context.js';
 import { errorResponses, slugParams } from '../schemas.js';
+import { parseRange, sendDownload } from './download.js';
 
 const id = z.uuid({ message: 'must be an id' });
 
@@ -67,15 +68,6 @@ const exportSchema = z.object({
 });
 
 const exportParams = slugParams.extend({ id });
-
-/** `bytes=START-END`, `bytes=START-` or `bytes=-SUFFIX`; several ranges are not supported (whole file then). */
-function parseRange(header: string | undefined): { start?: number; end?: number } | null | 'invalid' {
-  if (!header) return null;
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!match || (match[1] === '' && match[2] === '')) return header.includes(',') ? null : 'invalid';
-  if (match[1] === '') return { end: Number(match[2]) }; // suffix: the last N bytes
-  return { start: Number(match[1]), end: match[2] === '' ? undefined : Number(match[2]) };
-}
 
 export const exportRoutes: FastifyPluginAsyncZod<{ exports: ExportService }> = async (app, { exports }) => {
   app.post(
@@ -184,8 +176,7 @@ export const exportRoutes: FastifyPluginAsyncZod<{ exports: ExportService }> = a
     { schema: { tags: ['exports'], summary: 'Download the ZIP (supports Range and If-Range for resuming)', params: exportParams } },
     async (request, reply) => {
       const auth = requireAuth(request);
-      let range = parseRange(request.headers.range);
-      if (range === 'invalid') range = null;
+      const range = parseRange(request.headers.range);
       const ifRange = request.headers['if-range'];
       // A resumed download of a different build must start over rather than splice two files.
       const download = await exports.download(auth.actor, request.params.slug, request.params.id, range, requestMeta(request));
@@ -198,19 +189,3 @@ export const exportRoutes: FastifyPluginAsyncZod<{ exports: ExportService }> = a
     },
   );
 };
-
-function sendDownload(reply: import('fastify').FastifyReply, d: Awaited<ReturnType<ExportService['download']>>) {
-  const ascii = d.fileName.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  reply
-    .header('content-type', 'application/zip')
-    .header('content-disposition', `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(d.fileName)}`)
-    .header('etag', d.etag)
-    .header('last-modified', new Date(d.lastModified).toUTCString())
-    .header('accept-ranges', 'bytes')
-    .header('cache-control', 'private, no-transform')
-    .header('content-length', String(d.size));
-  if (d.range) {
-    reply.status(206).header('content-range', `bytes ${d.range.start}-${d.range.end}/${d.totalSize}`);
-  }
-  return reply.send(d.stream);
-}

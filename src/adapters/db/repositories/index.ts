@@ -7,6 +7,7 @@ import { CatalogRepository } from './catalog-repository.js';
 import { ExportsRepository } from './exports-repository.js';
 import { FoldersRepository } from './folders-repository.js';
 import { ProjectsRepository } from './projects-repository.js';
+import { SharesRepository } from './shares-repository.js';
 import { UsersRepository } from './users-repository.js';
 
 export interface Repositories {
@@ -18,6 +19,7 @@ export interface Repositories {
   auth: AuthRepository;
   audit: AuditRepository;
   exports: ExportsRepository;
+  shares: SharesRepository;
 }
 
 export function createRepositories(db: Kysely<Database>): Repositories {
@@ -30,5 +32,6 @@ export function createRepositories(db: Kysely<Database>): Repositories {
     auth: new AuthRepository(db),
     audit: new AuditRepository(db),
     exports: new ExportsRepository(db),
+    shares: new SharesRepository(db),
   };
 }

@@ -1,0 +1,177 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Repositories } from '../adapters/db/repositories/index.js';
+import type { ExportRow, ExportShareRow, UserRow } from '../adapters/db/schema.js';
+import { AppError, forbidden, unauthorized, validationError } from '../domain/errors.js';
+import { canSeePatient, type Actor } from '../domain/policy.js';
+import { sha256Hex, type RequestMeta } from './auth-service.js';
+import type { ByteRange, ExportDownload, ExportService } from './export-service.js';
+
+export interface ShareOptions {
+  publicUrl: string;
+  /** `link` shares (no sign-in) exist only when the server allows them. */
+  allowPublicLinks: boolean;
+}
+
+export interface CreateShareInput {
+  access: 'members' | 'link';
+  expiresInDays?: number;
+  maxDownloads?: number;
+}
+
+const DEFAULT_DAYS = 7;
+
+/** Wrong, revoked, expired and used-up links all answer alike, so a guess learns nothing. */
+const linkNotFound = () => new AppError('not_found', 'share_not_found', 'This link is not valid. It may have expired or been revoked.');
+
+function shareState(share: ExportShareRow, now: Date): 'active' | 'expired' | 'revoked' | 'used_up' {
+  if (share.revoked_at) return 'revoked';
+  if (Date.parse(share.expires_at) <= now.getTime()) return 'expired';
+  if (share.max_downloads !== null && share.download_count >= share.max_downloads) return 'used_up';
+  return 'active';
+}
+
+/** Share links for completed exports: created by the creator or a project admin, opened by token. */
+export class ShareService {
+  constructor(
+    private readonly repos: Repositories,
+    private readonly exports: ExportService,
+    private readonly options: ShareOptions,
+  ) {}
+
+  async create(actor: Actor, slug: string, exportId: string, input: CreateShareInput, meta: RequestMeta) {
+    const { ctx, row } = await this.exports.manageable(actor, slug, exportId);
+    if (row.status !== 'completed') throw new AppError('conflict', 'not_ready', 'Only completed exports can be shared.');
+    if (input.access === 'link' && !this.options.allowPublicLinks) {
+      throw validationError('access', 'This server does not allow links that open without signing in (SHARE_PUBLIC_LINKS is off), since exports hold patient data.', 'public_links_disabled');
+    }
+    const now = new Date();
+    const wanted = new Date(now.getTime() + (input.expiresInDays ?? DEFAULT_DAYS) * 86_400_000);
+    const expiresAt = row.expires_at && Date.parse(row.expires_at) < wanted.getTime() ? new Date(row.expires_at) : wanted;
+    const token = randomBytes(32).toString('base64url');
+    const share: ExportShareRow = {
+      id: randomUUID(),
+      export_id: row.id,
+      token_hash: sha256Hex(token),
+      access: input.access,
+      created_by: actor.userId,
+      created_at: now.toISOString(),
+      expires_at: expiresAt.toISOString(),
+      max_downloads: input.maxDownloads ?? null,
+      download_count: 0,
+      last_download_at: null,
+      revoked_at: null,
+    };
+    await this.repos.shares.insert(share);
+    await this.repos.audit.record({
+      action: 'export.share_created',
+      userId: actor.userId,
+      projectId: ctx.project.id,
+      targetType: 'export',
+      targetId: row.id,
+      ip: meta.ip,
+      details: { shareId: share.id, access: share.access, expiresAt: share.expires_at, maxDownloads: share.max_downloads },
+    });
+    return { ...this.view(share, now), token, url: `${this.options.publicUrl.replace(/\/+$/, '')}/share/${token}` };
+  }
+
+  async list(actor: Actor, slug: string, exportId: string) {
+    const { row } = await this.exports.manageable(actor, slug, exportId);
+    const now = new Date();
+    return (await this.repos.shares.listForExport(row.id)).map((s) => this.view(s, now));
+  }
+
+  async revoke(actor: Actor, slug: string, exportId: string, shareId: string, meta: RequestMeta): Promise<void> {
+    const { ctx, row } = await this.exports.manageable(actor, slug, exportId);
+    if (!(await this.repos.shares.revoke(row.id, shareId, new Date().toISOString()))) throw new AppError('not_found', 'not_found', 'Share link was not found.');
+    await this.repos.audit.record({ action: 'export.share_revoked', userId: actor.userId, projectId: ctx.project.id, targetType: 'export', targetId: row.id, ip: meta.ip, details: { shareId } });
+  }
+
+  /** What the landing page shows about a shared export. */
+  async info(token: string, user: UserRow | null) {
+    const { share, row } = await this.open(token, user);
+    const creator = await this.repos.users.findById(row.created_by);
+    return {
+      name: row.name,
+      zipSize: row.zip_size ?? 0,
+      fileCount: row.file_count,
+      patientCount: row.patient_count,
+      createdBy: creator?.display_name ?? '',
+      completedAt: row.completed_at,
+      expiresAt: share.expires_at,
+      access: share.access,
+      downloadsLeft: share.max_downloads === null ? null : share.max_downloads - share.download_count,
+    };
+  }
+
+  async download(token: string, user: UserRow | null, range: ByteRange | null, meta: RequestMeta): Promise<ExportDownload> {
+    const { share, row } = await this.open(token, user);
+    const download = await this.exports.openZip(row, range);
+    const now = new Date().toISOString();
+    // A download is counted when it starts from the first byte; resuming the rest is the same download.
+    if (!download.range || download.range.start === 0) {
+      if (!(await this.repos.shares.countDownload(share.id, now))) {
+        download.stream.destroy();
+        throw linkNotFound();
+      }
+      await this.repos.exports.recordDownload(row.id, now);
+    }
+    await this.repos.audit.record({
+      action: 'export.downloaded',
+      userId: user?.id ?? null,
+      projectId: row.project_id,
+      targetType: 'export',
+      targetId: row.id,
+      ip: meta.ip,
+      details: { shareId: share.id, ...(download.range ? { range: `${download.range.start}-${download.range.end}` } : {}) },
+    });
+    return download;
+  }
+
+  private async open(token: string, user: UserRow | null): Promise<{ share: ExportShareRow; row: ExportRow }> {
+    if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) throw linkNotFound();
+    const share = await this.repos.shares.findByTokenHash(sha256Hex(token));
+    const now = new Date();
+    if (!share || shareState(share, now) !== 'active') throw linkNotFound();
+    const row = await this.repos.exports.findById(share.export_id);
+    if (!row || row.deleted_at || row.status !== 'completed' || (row.expires_at && Date.parse(row.expires_at) <= now.getTime())) throw linkNotFound();
+    if (share.access === 'members') {
+      if (!user) throw unauthorized('Sign in to open this link: it is shared with project members.');
+      if (!(await this.maySeeEverything(user, row))) throw forbidden('This export holds patients you do not have access to.');
+    }
+    return { share, row };
+  }
+
+  /** A `members` link opens only for a member who may see every patient the export holds. */
+  private async maySeeEverything(user: UserRow, row: ExportRow): Promise<boolean> {
+    const access = await this.repos.projects.accessOf(row.project_id, user.id);
+    if (!access) return false;
+    const actor = { userId: user.id, isSiteAdmin: user.is_site_admin === 1 };
+    const skipped = new Set((JSON.parse(row.skipped) as Array<{ patientFolder: string }>).map((s) => s.patientFolder));
+    const frozen = (await this.repos.exports.patients(row.id)).filter((p) => !skipped.has(p.folder));
+    const facts = new Map((await this.repos.catalog.patientsWithFolders(frozen.map((p) => p.patient_id))).map((p) => [p.id, p]));
+    return frozen.every((p) => {
+      const patient = facts.get(p.patient_id);
+      // A patient deleted since the export was built is still in the ZIP: only admins keep seeing it.
+      if (!patient) return false;
+      return canSeePatient(actor, access, {
+        folderPath: patient.folder_path,
+        visibility: patient.visibility,
+        createdBy: patient.created_by,
+        deleted: patient.deleted_at !== null && access.role !== 'admin',
+      });
+    });
+  }
+
+  private view(share: ExportShareRow, now: Date) {
+    return {
+      id: share.id,
+      access: share.access,
+      createdAt: share.created_at,
+      expiresAt: share.expires_at,
+      maxDownloads: share.max_downloads,
+      downloadCount: share.download_count,
+      lastDownloadAt: share.last_download_at,
+      state: shareState(share, now),
+    };
+  }
+}
