@@ -147,6 +147,22 @@ describe.each(testDatabases())('auth on $name', (database) => {
     expect(broken.json().error).toMatchObject({ code: 'invalid_json', field: 'body' });
   });
 
+  it('reads and changes the export email setting, refusing bad input', async () => {
+    const { cookie, csrf } = await login(app, 'bob', PASSWORD);
+    const headers = { cookie, 'x-csrf-token': csrf };
+    expect((await app.inject({ method: 'GET', url: '/api/me/settings', headers })).json()).toEqual({ exportEmails: true });
+    const off = await app.inject({ method: 'PATCH', url: '/api/me/settings', headers, payload: { exportEmails: false } });
+    expect(off.statusCode).toBe(200);
+    expect(off.json()).toEqual({ exportEmails: false });
+    expect((await app.inject({ method: 'GET', url: '/api/me/settings', headers })).json()).toEqual({ exportEmails: false });
+    const bad = await app.inject({ method: 'PATCH', url: '/api/me/settings', headers, payload: { exportEmails: 'no' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.field).toBe('exportEmails');
+    const unknown = await app.inject({ method: 'PATCH', url: '/api/me/settings', headers, payload: { theme: 'dark' } });
+    expect(unknown.statusCode).toBe(400);
+    expect((await app.inject({ method: 'PATCH', url: '/api/me/settings', payload: { exportEmails: true } })).statusCode).toBe(401);
+  });
+
   it('answers unknown API paths with a JSON 404 and serves the OpenAPI document', async () => {
     const res = await app.inject({ method: 'GET', url: '/api/nope/also/nope' });
     expect(res.statusCode).toBe(404);
