@@ -11,9 +11,10 @@ export const exportRequestSchema = z.strictObject({
   name: z.string().max(100).optional(),
   notes: z.string().max(5000).optional(),
   selection: z.strictObject({
-    folderIds: z.array(id).max(10_000).optional(),
-    patientIds: z.array(id).max(50_000).optional(),
-    excludePatientIds: z.array(id).max(50_000).optional(),
+    // Bounded so that one query's bound parameters stay within every database's limit.
+    folderIds: z.array(id).max(1_000).optional(),
+    patientIds: z.array(id).max(10_000, 'at most 10,000 single patients; pick folders for more').optional(),
+    excludePatientIds: z.array(id).max(10_000).optional(),
     tags: z.array(z.string().min(1).max(64)).max(100).optional(),
     tagMode: z.enum(['any', 'all']).optional(),
   }),
