@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { inChunks } from './chunks.js';
 import type { Database, FileRow, ModalityRow, NewFile, NewPatient, PatientRow } from '../schema.js';
 
 /** Writes and look-ups for patients, tags, modalities and the file registry (import, demo). */
@@ -30,17 +31,17 @@ export class CatalogRepository {
   }
 
   async tagsOfPatients(ids: string[]): Promise<Map<string, string[]>> {
-    const map = new Map<string, string[]>();
-    for (let i = 0; i < ids.length; i += 5000) {
-      const rows = await this.db
+    const rows = await inChunks(ids, (chunk) =>
+      this.db
         .selectFrom('patient_tags as pt')
         .innerJoin('tags as t', 't.id', 'pt.tag_id')
         .select(['pt.patient_id', 't.name'])
-        .where('pt.patient_id', 'in', ids.slice(i, i + 5000))
+        .where('pt.patient_id', 'in', chunk)
         .orderBy('t.name')
-        .execute();
-      for (const r of rows) map.set(r.patient_id, [...(map.get(r.patient_id) ?? []), r.name]);
-    }
+        .execute(),
+    );
+    const map = new Map<string, string[]>();
+    for (const r of rows) map.set(r.patient_id, [...(map.get(r.patient_id) ?? []), r.name]);
     return map;
   }
 

@@ -2,6 +2,7 @@ import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { PatientScope } from '../../../domain/policy.js';
 import type { NormalisedSelection } from '../../../domain/selection.js';
 import type { Database, ExportEntryRow, ExportRow, ExportStatus } from '../schema.js';
+import { inChunks } from './chunks.js';
 import { folderPathWithin, patientScopeFilter } from './patient-scope-sql.js';
 
 export interface SelectedPatient {
@@ -124,33 +125,28 @@ export class ExportsRepository {
   }
 
   async registryFiles(patientIds: string[], modalityIds: string[], kinds: Array<'raw' | 'processed'>): Promise<RegistryFile[]> {
-    const out: RegistryFile[] = [];
-    // Chunked so that selections of many thousand patients stay within bound-parameter limits.
-    for (let i = 0; i < patientIds.length; i += 5000) {
-      const rows = await this.db
+    const rows = await inChunks(patientIds, (chunk) =>
+      this.db
         .selectFrom('files as fi')
         .innerJoin('modalities as m', 'm.id', 'fi.modality_id')
         .select(['fi.id', 'fi.patient_id', 'm.slug', 'fi.subtype', 'fi.kind', 'fi.original_name', 'fi.size_bytes', 'fi.sha256', 'fi.crc32'])
-        .where('fi.patient_id', 'in', patientIds.slice(i, i + 5000))
+        .where('fi.patient_id', 'in', chunk)
         .where('fi.modality_id', 'in', modalityIds)
         .where('fi.kind', 'in', kinds)
         .where('fi.deleted_at', 'is', null)
-        .execute();
-      for (const r of rows) {
-        out.push({
-          id: r.id,
-          patientId: r.patient_id,
-          modality: r.slug,
-          subtype: r.subtype,
-          kind: r.kind,
-          originalName: r.original_name,
-          size: Number(r.size_bytes),
-          sha256: r.sha256,
-          crc32: Number(r.crc32),
-        });
-      }
-    }
-    return out;
+        .execute(),
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      patientId: r.patient_id,
+      modality: r.slug,
+      subtype: r.subtype,
+      kind: r.kind,
+      originalName: r.original_name,
+      size: Number(r.size_bytes),
+      sha256: r.sha256,
+      crc32: Number(r.crc32),
+    }));
   }
 
   /** Saves the export with its frozen patient list and plan, all or nothing. */
