@@ -60,6 +60,8 @@ export class ExportWorker {
         notification_status: 'pending',
         notification_next_at: new Date().toISOString(),
       }, row.attempt);
+      await this.repos.audit.record({ action: 'export.failed', userId: row.created_by, projectId: row.project_id, targetType: 'export', targetId: row.id, details: { error: 'interrupted too often' } });
+      this.options.log?.(`export ${row.id}: interrupted ${row.attempt - 1} times; failed`);
       void this.options.notifier?.deliverDue().catch(() => undefined);
       return;
     }
@@ -98,6 +100,9 @@ export class ExportWorker {
           await this.repos.audit.record({ action: 'export.expired', projectId: expired.project_id, targetType: 'export', targetId: expired.id });
         }
       }
+      // Leftovers of workers that died mid-write; a live write touches its partial file continuously.
+      const removed = await this.blobs.cleanupAbandoned(Math.max(2 * this.options.heartbeatTimeoutMs, 15 * 60_000));
+      if (removed) this.options.log?.(`removed ${removed} abandoned partial upload(s)`);
       await this.options.notifier?.deliverDue();
     } catch (error) {
       this.options.log?.(`sweep failed: ${(error as Error).message}`);

@@ -39,6 +39,9 @@ class SlowBlobStore implements BlobStore {
   list(prefix: string) {
     return this.inner.list(prefix);
   }
+  cleanupAbandoned(olderThanMs: number) {
+    return this.inner.cleanupAbandoned(olderThanMs);
+  }
 }
 
 const REQUEST = { modalities: ['cbct'], include: { raw: true, processed: false } };
@@ -205,11 +208,18 @@ describe.each(testDatabases())('export pipeline on $name', (database) => {
     // A worker that claimed it and died: processing, no heartbeat for two minutes, a partial ZIP left.
     await ctx.services.repos.exports.claim(id, 'dead-worker', old);
     await ctx.blobs.put(`exports/${id}/attempt-1.zip`, Readable.from([Buffer.from('partial')]));
+    // What a killed local write leaves: a partial file nobody has touched for an hour.
+    const partials = path.join(ctx.dir, 'blobs/.partial');
+    fs.mkdirSync(partials, { recursive: true });
+    fs.writeFileSync(path.join(partials, 'left-by-a-dead-worker'), 'half a zip');
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    fs.utimesSync(path.join(partials, 'left-by-a-dead-worker'), anHourAgo, anHourAgo);
     worker = startWorker(ctx.services, ctx.blobs, ctx.queue, { heartbeatTimeoutMs: 60_000 });
     await worker.start();
     const row = await waitForStatus(ctx.services, id, ['completed', 'failed']);
     expect(row).toMatchObject({ status: 'completed', attempt: 2 });
     expect(await zipKeys(id)).toEqual([`exports/${id}/attempt-2.zip`]);
+    expect(fs.readdirSync(partials)).toEqual([]);
 
     const failed = await waitForStatus(ctx.services, exhausted.id, ['completed', 'failed']);
     expect(failed.status).toBe('failed');

@@ -27,6 +27,11 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Keys under a prefix, in lexical order. */
   list(prefix: string): AsyncIterable<string>;
+  /**
+   * Removes what writers that died mid-`put` left behind (partial files, unfinished multipart
+   * uploads) and that has seen no progress for `olderThanMs`; returns how many were removed.
+   */
+  cleanupAbandoned(olderThanMs: number): Promise<number>;
 }
 
 export class BlobNotFoundError extends Error {

@@ -111,6 +111,10 @@ export class LocalBlobStore implements BlobStore {
    * Removes partial files left by a process that died mid-upload. Partial files are written as data
    * arrives, so their mtime is recent while an upload is alive; choose an age well above any stall.
    */
+  cleanupAbandoned(olderThanMs: number): Promise<number> {
+    return this.cleanupPartials(olderThanMs);
+  }
+
   async cleanupPartials(olderThanMs: number): Promise<number> {
     let names: string[];
     try {

@@ -1,5 +1,7 @@
 import {
+  AbortMultipartUploadCommand,
   CreateBucketCommand,
+  ListMultipartUploadsCommand,
   type BucketLocationConstraint,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -180,6 +182,31 @@ export class S3BlobStore implements BlobStore {
       for (const object of page.Contents ?? []) {
         if (object.Key?.startsWith(this.prefix)) yield object.Key.slice(this.prefix.length);
       }
+    }
+  }
+
+  /**
+   * Aborts multipart uploads under this store's prefix started more than `olderThanMs` ago (at
+   * least a day: S3 only tells when an upload began, and a large one may run for hours).
+   */
+  async cleanupAbandoned(olderThanMs: number): Promise<number> {
+    const cutoff = Date.now() - Math.max(olderThanMs, 24 * 3600_000);
+    let removed = 0;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      const page = await this.client.send(
+        new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+      );
+      for (const upload of page.Uploads ?? []) {
+        if (upload.Key && upload.UploadId && upload.Initiated && upload.Initiated.getTime() < cutoff) {
+          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key, UploadId: upload.UploadId }));
+          removed++;
+        }
+      }
+      if (!page.IsTruncated) return removed;
+      keyMarker = page.NextKeyMarker;
+      uploadIdMarker = page.NextUploadIdMarker;
     }
   }
 
