@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import { buildHttpApp } from '../http/app.js';
+import { PollingQueue } from '../adapters/queue/polling-queue.js';
 import { startWorkerThread } from '../jobs/worker-host.js';
 import { APP_VERSION, firstStart, openRuntime } from '../runtime.js';
 
@@ -9,13 +10,7 @@ export async function serve(config: Config, options: { worker: boolean }): Promi
   const first = await firstStart(runtime);
   const worker = options.worker ? await startWorkerThread((message) => console.log(message)) : undefined;
   // Exports created here are picked up by the worker thread at once rather than at its next look.
-  if (worker) {
-    const enqueue = runtime.queue.enqueue.bind(runtime.queue);
-    runtime.queue.enqueue = async (id) => {
-      await enqueue(id);
-      worker.wake();
-    };
-  }
+  if (worker && runtime.queue instanceof PollingQueue) runtime.queue.onEnqueue(() => worker.wake());
   const app = await buildHttpApp(runtime.services, {
     logLevel: config.logLevel,
     sessionTtlMs: config.sessionTtlMs,

@@ -16,14 +16,21 @@ export class PollingQueue implements JobQueue {
   private polling = false;
   private stopped = false;
   private idle: Array<() => void> = [];
+  private listeners: Array<(exportId: string) => void> = [];
 
   constructor(
     private readonly findPending: (limit: number) => Promise<string[]>,
     private readonly options: { intervalMs: number } = { intervalMs: 1000 },
   ) {}
 
-  async enqueue(_exportId: string): Promise<void> {
+  async enqueue(exportId: string): Promise<void> {
+    for (const listener of this.listeners) listener(exportId);
     this.wake();
+  }
+
+  /** Hears of every enqueue, e.g. to wake a worker polling the same table in another thread. */
+  onEnqueue(listener: (exportId: string) => void): void {
+    this.listeners.push(listener);
   }
 
   async start(handler: (exportId: string) => Promise<void>, options: { concurrency: number }): Promise<void> {
