@@ -17,6 +17,8 @@ import {
   type ZipWriter,
   type ZipWriterOptions,
 } from './zip-writer.js';
+import { DEFAULT_DEFLATE_BLOCK_SIZE, deflatedSizeBound } from './parallel-deflate.js';
+import { makeBinaryStl } from '../../services/demo/sample-files.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -411,11 +413,12 @@ describe('createZipWriter', () => {
   });
 
   describe.each([
-    { compress: false, label: 'stored' },
-    { compress: true, label: 'deflated' },
-  ])('size mismatch ($label)', ({ compress }) => {
+    { compress: false, label: 'stored', deflateConcurrency: undefined },
+    { compress: true, label: 'deflated, one stream', deflateConcurrency: 1 },
+    { compress: true, label: 'deflated, 2 threads', deflateConcurrency: 2 },
+  ])('size mismatch ($label)', ({ compress, deflateConcurrency }) => {
     it('rejects with SizeMismatchError when the source yields more bytes, and errors the output', async () => {
-      const { writer, done } = zipToFile(`more-${compress}.zip`);
+      const { writer, done } = zipToFile(`more-${compress}-${deflateConcurrency}.zip`, { deflateConcurrency });
       await writer.addBuffer('before.txt', Buffer.from('fine'), { compress });
       const source = bufferSource(randomBytes(300 * KiB), 64 * KiB);
       const entry = writer.addEntry('too-long.bin', source, { compress, size: 200 * KiB });
@@ -430,7 +433,7 @@ describe('createZipWriter', () => {
     });
 
     it('rejects with SizeMismatchError when the source yields fewer bytes, and errors the output', async () => {
-      const { writer, done } = zipToFile(`fewer-${compress}.zip`);
+      const { writer, done } = zipToFile(`fewer-${compress}-${deflateConcurrency}.zip`, { deflateConcurrency });
       const entry = writer.addEntry('truncated.nii.gz', bufferSource(randomBytes(100 * KiB + 1)), { compress, size: 100 * KiB + 2 });
       const error = await entry.catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SizeMismatchError);
@@ -455,8 +458,15 @@ describe('createZipWriter', () => {
     await expect(done).rejects.toBe(failure);
   });
 
-  it.each([false, true])('a failing consumer (storage upload) rejects the entry and destroys its source (compress: %s)', async (compress) => {
-    const writer = createZipWriter();
+  it.each([
+    { compress: false, deflateConcurrency: undefined },
+    { compress: true, deflateConcurrency: 1 },
+    { compress: true, deflateConcurrency: 2 },
+  ])('a failing consumer (storage upload) rejects the entry and destroys its source (compress: $compress, deflateConcurrency: $deflateConcurrency)', async ({
+    compress,
+    deflateConcurrency,
+  }) => {
+    const writer = createZipWriter({ deflateConcurrency });
     const uploadFailed = new Error('upload failed: 503');
     let received = 0;
     const storage = new Writable({
@@ -502,11 +512,15 @@ describe('createZipWriter', () => {
   });
 
   describe.each([
-    { compress: false, label: 'stored', total: 32 * MiB, delayEvery: 2 },
-    { compress: true, label: 'deflated', total: 8 * MiB, delayEvery: 1 },
-  ])('backpressure ($label, incompressible data)', ({ compress, total, delayEvery }) => {
+    { compress: false, label: 'stored', total: 32 * MiB, delayEvery: 2, delayMs: 1, deflateConcurrency: undefined },
+    // One deflate stream at level 1 is barely faster than a consumer taking 64 KiB per ms on a busy
+    // machine, so that consumer is slower here, to stay the bottleneck.
+    { compress: true, label: 'deflated, one stream', total: 8 * MiB, delayEvery: 1, delayMs: 3, deflateConcurrency: 1 },
+    { compress: true, label: 'deflated, 2 threads', total: 8 * MiB, delayEvery: 1, delayMs: 1, deflateConcurrency: 2 },
+    { compress: true, label: 'deflated, default threads', total: 8 * MiB, delayEvery: 1, delayMs: 1, deflateConcurrency: undefined },
+  ])('backpressure ($label, incompressible data)', ({ compress, total, delayEvery, delayMs, deflateConcurrency }) => {
     it('reads the source only a bounded amount ahead of what a slow consumer took', async () => {
-      const writer = createZipWriter({ compressionLevel: 1 });
+      const writer = createZipWriter({ compressionLevel: 1, deflateConcurrency });
       const pool = randomBytes(4 * MiB);
       const source = countingSource(pool, total);
       let consumed = 0;
@@ -517,8 +531,8 @@ describe('createZipWriter', () => {
         write(chunk: Buffer, _encoding, callback) {
           consumed += chunk.length;
           maxLead = Math.max(maxLead, source.produced - consumed);
-          // A consumer much slower than the source (and than deflate): ≥ 1 ms per 64–128 KiB.
-          if (++writes % delayEvery === 0) setTimeout(callback, 1);
+          // A consumer much slower than the source (and than deflate): ≥ delayMs per 64–128 KiB.
+          if (++writes % delayEvery === 0) setTimeout(callback, delayMs);
           else setImmediate(callback);
         },
       });
@@ -528,20 +542,30 @@ describe('createZipWriter', () => {
       await done;
       expect(result.size).toBe(total);
       expect(consumed).toBeGreaterThan(total);
-      // Output buffer (1 MiB) + a few chunks in the source, the entry pipeline and zlib. The lower
-      // bound shows the consumer really was the bottleneck, so the output buffer filled up.
+      // Output buffer (1 MiB) + a few chunks in the source, the entry pipeline and zlib, or with
+      // parallel deflate up to deflateConcurrency + 1 blocks of 512 KiB. The lower bound shows the
+      // consumer really was the bottleneck, so the output buffer filled up.
       expect(maxLead).toBeLessThan(4 * MiB);
       expect(maxLead).toBeGreaterThan(512 * KiB);
     });
   });
 
-  it('stops reading while the consumer does not read at all', async () => {
-    const writer = createZipWriter();
+  it.each([
+    { compress: false, deflateConcurrency: undefined, bound: 3 * MiB },
+    // Output buffer (1 MiB) + what the window holds (3 blocks of 512 KiB) + the source's buffer.
+    { compress: true, deflateConcurrency: 2, bound: 3.5 * MiB },
+  ])('stops reading while the consumer does not read at all (compress: $compress)', async ({ compress, deflateConcurrency, bound }) => {
+    const writer = createZipWriter({ deflateConcurrency, compressionLevel: 1 });
     const source = countingSource(randomBytes(4 * MiB), 64 * MiB);
-    const entry = writer.addEntry('stalled.raw', source.stream, { compress: false, size: 64 * MiB });
+    const entry = writer.addEntry('stalled.raw', source.stream, { compress, size: 64 * MiB });
     entry.catch(() => {});
-    await new Promise((r) => setTimeout(r, 200));
-    expect(source.produced).toBeLessThan(3 * MiB);
+    // Wait until reading has stopped (deflating the window may take a while on a busy machine).
+    let before = -1;
+    for (let waited = 0; source.produced !== before && waited < 10_000; waited += 100) {
+      before = source.produced;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(source.produced).toBeLessThan(bound);
     writer.abort(new Error('test over'));
     await expect(entry).rejects.toThrow('test over');
   });
@@ -652,5 +676,158 @@ describe('createZipWriter', () => {
       const { stdout } = await run('7z', ['l', file]);
       expect(stdout).toContain(String(bigSize));
     }
+  });
+});
+
+describe('createZipWriter with parallel deflate', () => {
+  const B = DEFAULT_DEFLATE_BLOCK_SIZE;
+  const blockSizes = [0, 1, B - 1, B, B + 1, 5 * B + 7];
+
+  /** The raw entry data of `entry`, read from after its local header. */
+  async function rawEntryData(file: string, entry: PyEntry): Promise<Buffer> {
+    const handle = await open(file, 'r');
+    try {
+      const header = Buffer.alloc(30);
+      await handle.read(header, 0, 30, entry.offset);
+      const dataStart = entry.offset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+      const data = Buffer.alloc(entry.compressSize);
+      await handle.read(data, 0, data.length, dataStart);
+      return data;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Compressible (mesh-like text) and incompressible entries at block-boundary sizes. */
+  async function writeBlockBoundaryArchive(writer: ZipWriter) {
+    const contents = new Map<string, Buffer>();
+    for (const kind of ['text', 'random'] as const) {
+      for (const size of blockSizes) {
+        const data = kind === 'text' ? Buffer.concat([...textChunks(size)], size) : randomBytes(size);
+        const name = `${kind}/${size}.bin`;
+        // Odd chunk sizes for some, so chunks straddle block boundaries.
+        const result = await writer.addEntry(name, bufferSource(data, size % 2 ? 10_000 : 64 * KiB), { compress: true, size, mtime: MTIME });
+        expect(result, name).toMatchObject({ crc32: zlib.crc32(data), size });
+        expect(result.compressedSize, name).toBeLessThanOrEqual(deflatedSizeBound(size, B));
+        if (kind === 'text' && size > B) expect(result.compressedSize, name).toBeLessThan(size / 3);
+        contents.set(name, data);
+      }
+    }
+    return contents;
+  }
+
+  it.each([1, 2, 3])('writes entries at block boundaries that unzip, 7z, Python and inflateRawSync read back (deflateConcurrency %i)', async (deflateConcurrency) => {
+    const { file, writer, done } = zipToFile(`blocks-${deflateConcurrency}.zip`, { deflateConcurrency });
+    const contents = await writeBlockBoundaryArchive(writer);
+    await writer.finish();
+    await done;
+    const expected = new Map([...contents].map(([name, data]) => [name, { sha256: sha256(data), crc32: zlib.crc32(data), size: data.length, method: 8 }]));
+    const py = await expectReadableEverywhere(file, expected);
+    for (const entry of py.entries) {
+      const raw = await rawEntryData(file, entry);
+      expect(zlib.inflateRawSync(raw).equals(contents.get(entry.name)!), entry.name).toBe(true);
+      expect(await readDescriptor(file, entry.offset, entry.compressSize, false), entry.name).toEqual({
+        crc32: entry.crc,
+        compressedSize: entry.compressSize,
+        size: entry.size,
+      });
+    }
+  });
+
+  it('writes the same bytes whatever the number of threads (deterministic blocks)', async () => {
+    const data = Buffer.concat([...textChunks(3 * B + 99)]);
+    const archives: string[] = [];
+    for (const deflateConcurrency of [2, 3]) {
+      const { file, writer, done } = zipToFile(`same-${deflateConcurrency}.zip`, { deflateConcurrency });
+      await writer.addEntry('mesh.obj', bufferSource(data, deflateConcurrency === 2 ? 64 * KiB : 12_345), { compress: true, size: data.length, mtime: MTIME });
+      await writer.finish();
+      await done;
+      archives.push(sha256(await readFile(file)));
+    }
+    expect(archives[1]).toBe(archives[0]);
+  });
+
+  it('compresses STL meshes within 1 % of a single deflate stream', async () => {
+    const mesh = Buffer.concat([makeBinaryStl({ seed: 3, arch: 'upper', segments: 1500 }), makeBinaryStl({ seed: 4, arch: 'lower', segments: 1500 })]);
+    const sizes: number[] = [];
+    for (const deflateConcurrency of [1, 2]) {
+      const writer = createZipWriter({ deflateConcurrency });
+      const done = pipeline(writer.output, new Writable({ write: (_chunk, _encoding, callback) => callback() }));
+      const result = await writer.addEntry('upper.stl', bufferSource(mesh), { compress: true, size: mesh.length });
+      await writer.finish();
+      await done;
+      expect(result).toMatchObject({ size: mesh.length, crc32: zlib.crc32(mesh) });
+      sizes.push(result.compressedSize);
+    }
+    const [single, parallel] = sizes as [number, number];
+    console.log(`[zip-writer.test] ${mesh.length}-byte STL: one stream ${single} bytes, blocks on 2 threads ${parallel} bytes`);
+    expect(parallel / single).toBeLessThan(1.01);
+    expect(single).toBeLessThan(mesh.length * 0.6);
+  });
+
+  it('rejects with SizeMismatchError at the first excess chunk of a many-block entry, after blocks were written', async () => {
+    const { writer, done } = zipToFile('more-parallel.zip', { deflateConcurrency: 2 });
+    const expectedSize = 6 * B + 5;
+    const source = countingSource(randomBytes(4 * MiB), 12 * B, 64 * KiB);
+    const entry = writer.addEntry('too-long.stl', source.stream, { compress: true, size: expectedSize });
+    const error = await entry.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SizeMismatchError);
+    expect(error).toMatchObject({ path: 'too-long.stl', expected: expectedSize, actual: 6 * B + 64 * KiB });
+    await expect(done).rejects.toBe(error);
+    expect(source.stream.destroyed).toBe(true);
+    expect(source.produced).toBeLessThan(12 * B);
+    await expect(writer.finish()).rejects.toBe(error);
+    await expect(writer.addBuffer('after.txt', Buffer.from('x'), { compress: true })).rejects.toBe(error);
+  });
+
+  it('rejects with SizeMismatchError when a many-block entry ends early', async () => {
+    const { writer, done } = zipToFile('fewer-parallel.zip', { deflateConcurrency: 2 });
+    const data = Buffer.concat([...textChunks(4 * B + 1)]);
+    const error = await writer.addEntry('short.stl', bufferSource(data), { compress: true, size: 4 * B + 2 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SizeMismatchError);
+    expect(error).toMatchObject({ path: 'short.stl', expected: 4 * B + 2, actual: 4 * B + 1 });
+    await expect(done).rejects.toBe(error);
+    await expect(writer.finish()).rejects.toBe(error);
+  });
+
+  it('abort() mid-entry stops the output and destroys the current and queued sources with the error', async () => {
+    const { writer, done } = zipToFile('aborted-parallel.zip', { deflateConcurrency: 2 });
+    const pool = Buffer.concat([...textChunks(2 * MiB)]);
+    const current = countingSource(pool, 100 * GiB);
+    const queued = Readable.from([Buffer.from('never read')]);
+    const entry = writer.addEntry('huge.stl', current.stream, { compress: true, size: 100 * GiB });
+    const next = writer.addEntry('next.bin', queued, { compress: true, size: 10 });
+    entry.catch(() => {});
+    next.catch(() => {});
+    while (current.produced < 4 * MiB) await new Promise((r) => setTimeout(r, 5));
+
+    const cancelled = new Error('export cancelled by user');
+    writer.abort(cancelled);
+    await expect(entry).rejects.toBe(cancelled);
+    await expect(next).rejects.toBe(cancelled);
+    await expect(done).rejects.toBe(cancelled);
+    await expect(writer.finish()).rejects.toBe(cancelled);
+    expect(current.stream.destroyed).toBe(true);
+    expect(current.stream.errored).toBe(cancelled);
+    expect(queued.destroyed).toBe(true);
+    expect(writer.output.destroyed).toBe(true);
+    const producedAtAbort = current.produced;
+    await new Promise((r) => setTimeout(r, 100)); // blocks still deflating finish in the pool, unused
+    expect(current.produced).toBe(producedAtAbort);
+  });
+
+  it('decides ZIP64 with a bound that has room for the block overhead', () => {
+    // zlib's own bound is size + ~0.03 % + 13 bytes; each sync-flushed block adds a few bytes more.
+    // (parallel-deflate.test.ts checks real outputs, incompressible and at levels 0–9, against it.)
+    for (const size of [0, 1, B, 10 * B + 1, 4 * GiB - 8 * MiB]) {
+      const blocks = Math.max(1, Math.ceil(size / B));
+      expect(deflatedSizeBound(size, B)).toBeGreaterThanOrEqual(size + Math.ceil(size * 0.0003) + 13 + blocks * 16);
+    }
+    expect(deflatedSizeBound(4 * GiB - 8 * MiB, B)).toBeLessThan(0xffffffff); // still a 32-bit entry
+  });
+
+  it('rejects an invalid deflateConcurrency', () => {
+    expect(() => createZipWriter({ deflateConcurrency: 0 })).toThrow(RangeError);
+    expect(() => createZipWriter({ deflateConcurrency: 1.5 })).toThrow(RangeError);
   });
 });
