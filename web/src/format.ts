@@ -66,3 +66,55 @@ export function initials(name: string): string {
   const last = parts.length > 1 ? (parts[parts.length - 1]?.[0] ?? '') : '';
   return (first + last).toUpperCase() || '?';
 }
+
+/**
+ * A duration in words, rounded to what matters: `8 s`, `4 min 10 s`, `1 h 20 min`, `3 d 4 h`.
+ * Negative or non-finite values give `—`.
+ */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 600) {
+    const rest = s % 60;
+    return rest ? `${Math.floor(s / 60)} min ${rest} s` : `${s / 60} min`;
+  }
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  if (s < 86_400) {
+    const minutes = Math.round((s % 3600) / 60);
+    const hours = Math.floor(s / 3600) + (minutes === 60 ? 1 : 0);
+    return minutes && minutes !== 60 ? `${hours} h ${minutes} min` : `${hours} h`;
+  }
+  const hours = Math.round((s % 86_400) / 3600);
+  const days = Math.floor(s / 86_400) + (hours === 24 ? 1 : 0);
+  return hours && hours !== 24 ? `${days} d ${hours} h` : `${days} d`;
+}
+
+/** Transfer rate: `3.4 MB/s`. */
+export function formatRate(bytesPerSecond: number): string {
+  if (!Number.isFinite(bytesPerSecond) || bytesPerSecond < 0) return '—';
+  return `${formatBytes(bytesPerSecond)}/s`;
+}
+
+const shortDateTimeFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+
+/** `3 Dec, 17:15` within the current year, else `3 Dec 2025, 17:15`. */
+export function formatShortDateTime(value: string | number | Date, now: Date = new Date()): string {
+  const date = toDate(value);
+  if (!date) return '';
+  return date.getFullYear() === now.getFullYear() ? shortDateTimeFormat.format(date) : dateTimeFormat.format(date);
+}
+
+const relativeFormat = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
+
+/** `in 14 days`, `in 3 hours`, `5 minutes ago`: the largest unit that fits. */
+export function formatRelative(value: string | number | Date, now: Date = new Date()): string {
+  const date = toDate(value);
+  if (!date) return '';
+  const diff = (date.getTime() - now.getTime()) / 1000;
+  const abs = Math.abs(diff);
+  if (abs < 60) return relativeFormat.format(Math.round(diff), 'second');
+  if (abs < 3600) return relativeFormat.format(Math.round(diff / 60), 'minute');
+  if (abs < 86_400) return relativeFormat.format(Math.round(diff / 3600), 'hour');
+  return relativeFormat.format(Math.round(diff / 86_400), 'day');
+}

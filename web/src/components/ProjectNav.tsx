@@ -12,7 +12,7 @@ export function ProjectNav({ slug }: { slug: string }) {
   const base = `/p/${encodeURIComponent(slug)}`;
   return (
     <Group component="nav" aria-label="Project sections" gap={4} className={classes.nav}>
-      {projectNav.map(({ label, to, icon: Icon, end }) => (
+      {projectNav.map(({ label, to, icon: Icon, end, badge: NavBadge }) => (
         <UnstyledButton
           key={to || 'home'}
           component={NavLink}
@@ -22,6 +22,7 @@ export function ProjectNav({ slug }: { slug: string }) {
         >
           <Icon size={16} aria-hidden />
           <span>{label}</span>
+          {NavBadge && <NavBadge slug={slug} />}
         </UnstyledButton>
       ))}
     </Group>

@@ -1,5 +1,6 @@
-import { ActionIcon, Box, Group, Paper, Switch, Text, Title, Tooltip } from '@mantine/core';
-import { IconArrowsMaximize, IconArrowsMinimize, IconFolderOff, IconFolder, IconLock } from '@tabler/icons-react';
+import { ActionIcon, Box, Button, Group, Paper, Switch, Text, Title, Tooltip } from '@mantine/core';
+import { IconArrowsMaximize, IconArrowsMinimize, IconFileZip, IconFolderOff, IconFolder, IconLock } from '@tabler/icons-react';
+import { Link } from 'react-router';
 import { useCallback, useEffect, useId, useMemo, useState } from 'react';
 import { FolderTree } from '../components/FolderTree';
 import { PatientList } from '../components/PatientList';
@@ -120,15 +121,29 @@ export function ProjectBrowserPage() {
 
       <Paper component="section" withBorder radius="md" p={{ base: 'sm', sm: 'md' }} className={classes.content} aria-labelledby={patientsHeadingId}>
         <Box mb="md">
-          <Group gap="xs" wrap="nowrap" align="center">
-            {selected.accessible ? (
-              <IconFolder size={20} aria-hidden style={{ flexShrink: 0 }} />
-            ) : (
-              <IconLock size={20} aria-hidden style={{ flexShrink: 0 }} />
+          <Group justify="space-between" align="flex-start" gap="sm" wrap="nowrap">
+            <Group gap="xs" wrap="nowrap" align="center" miw={0}>
+              {selected.accessible ? (
+                <IconFolder size={20} aria-hidden style={{ flexShrink: 0 }} />
+              ) : (
+                <IconLock size={20} aria-hidden style={{ flexShrink: 0 }} />
+              )}
+              <Title order={2} fz="h3" id={patientsHeadingId} style={{ overflowWrap: 'anywhere' }}>
+                {selected.name}
+              </Title>
+            </Group>
+            {project.role !== 'viewer' && selected.totalPatientCount > 0 && (
+              <Button
+                component={Link}
+                to={`/p/${encodeURIComponent(project.slug)}/exports/new?folder=${encodeURIComponent(selected.id)}`}
+                variant="light"
+                size="xs"
+                leftSection={<IconFileZip size={14} aria-hidden />}
+                style={{ flexShrink: 0 }}
+              >
+                Export this folder
+              </Button>
             )}
-            <Title order={2} fz="h3" id={patientsHeadingId} style={{ overflowWrap: 'anywhere' }}>
-              {selected.name}
-            </Title>
           </Group>
           <Text size="xs" c="dimmed" mt={2} className={classes.folderPath}>
             {selected.path && selected.path !== selected.name ? `${selected.path} · ` : ''}
