@@ -47,6 +47,8 @@ export interface ExportDownload {
 
 const EXPORT_KEY_PREFIX = 'exports/';
 
+const count = (n: number) => n.toLocaleString('en-US');
+
 export function exportZipKey(exportId: string, attempt: number): string {
   return `${EXPORT_KEY_PREFIX}${exportId}/attempt-${attempt}.zip`;
 }
@@ -63,12 +65,14 @@ export class ExportService {
   ) {}
 
   /** Validates a request and works out what it would export, without saving anything. */
-  private async resolve(actor: Actor, slug: string, request: ExportRequest) {
+  private async resolve(actor: Actor, slug: string, request: ExportRequest, options: { partial?: boolean } = {}) {
     const ctx = await this.browse.projectContext(actor, slug);
     if (!canExportFromProject(ctx.access)) throw forbidden('Viewers can browse this project but not export from it.');
     const selection = normaliseSelection(request.selection);
-    const kinds = kindsOf(request.include);
-    const modalityIds = await this.modalityIds(ctx, request.modalities);
+    // An estimate may come before modalities or kinds are chosen: it then counts patients only.
+    const nothingChosen = options.partial && (request.modalities.length === 0 || (!request.include.raw && !request.include.processed));
+    const kinds = nothingChosen ? [] : kindsOf(request.include);
+    const modalityIds = nothingChosen ? [] : await this.modalityIds(ctx, request.modalities);
 
     const folderPaths: string[] = [];
     for (const folderId of selection.folderIds) {
@@ -92,6 +96,11 @@ export class ExportService {
     return { ctx, selection, kinds, modalityIds, folderPaths };
   }
 
+  private tooManyActive() {
+    const n = this.limits.maxActivePerUser;
+    return conflict(undefined, `You already have ${n === 1 ? 'an export' : `${n} exports`} waiting or running. Wait for one to finish or cancel one.`, 'too_many_active');
+  }
+
   private async modalityIds(ctx: ProjectContext, slugs: string[]): Promise<string[]> {
     const wanted = [...new Set(slugs)];
     if (wanted.length === 0) throw validationError('modalities', 'Choose at least one modality.', 'no_modalities');
@@ -103,14 +112,14 @@ export class ExportService {
   }
 
   async estimate(actor: Actor, slug: string, request: ExportRequest) {
-    const { ctx, selection, kinds, modalityIds, folderPaths } = await this.resolve(actor, slug, request);
+    const { ctx, selection, kinds, modalityIds, folderPaths } = await this.resolve(actor, slug, request, { partial: true });
     const { selectedPatientCount, patientCount, perModality } = await this.repos.exports.estimate(ctx.project.id, ctx.scope, selection, folderPaths, modalityIds, kinds);
     const fileCount = perModality.reduce((n, m) => n + m.fileCount, 0);
     const totalBytes = perModality.reduce((n, m) => n + m.totalBytes, 0);
     const stored = await this.repos.exports.storedBytes(actor.userId);
     const warnings: Array<{ code: string; message: string }> = [];
     if (totalBytes > this.limits.maxBytes) warnings.push({ code: 'export_too_large', message: `Larger than the ${formatBytes(this.limits.maxBytes)} an export may hold.` });
-    if (patientCount > this.limits.maxPatients) warnings.push({ code: 'too_many_patients', message: `More than the ${this.limits.maxPatients} patients an export may hold.` });
+    if (patientCount > this.limits.maxPatients) warnings.push({ code: 'too_many_patients', message: `More than the ${count(this.limits.maxPatients)} patients an export may hold.` });
     if (stored + totalBytes > this.limits.userQuotaBytes) {
       warnings.push({ code: 'quota_exceeded', message: `Over your export storage quota: ${formatBytes(Math.max(0, this.limits.userQuotaBytes - stored))} left.` });
     }
@@ -135,7 +144,7 @@ export class ExportService {
     let patients = await this.repos.exports.resolvePatients(ctx.project.id, ctx.scope, selection, folderPaths);
     if (patients.length === 0) throw validationError('selection', 'The selection holds no patients you may export.', 'empty_selection');
     if (patients.length > this.limits.maxPatients) {
-      throw validationError('selection', `The selection holds ${patients.length} patients; an export may hold at most ${this.limits.maxPatients}.`, 'too_many_patients');
+      throw validationError('selection', `The selection holds ${count(patients.length)} patients; an export may hold at most ${count(this.limits.maxPatients)}.`, 'too_many_patients');
     }
     const files = await this.repos.exports.registryFiles(patients.map((p) => p.id), modalityIds, kinds);
     const totalBytes = files.reduce((n, f) => n + f.size, 0);
@@ -145,13 +154,11 @@ export class ExportService {
     // A patient without any file of the chosen kinds would be an empty folder: only patients with files are exported.
     const withFiles = new Set(files.map((f) => f.patientId));
     patients = patients.filter((p) => withFiles.has(p.id));
-    if (files.length > this.limits.maxFiles) throw validationError('selection', `The selection holds ${files.length} files; an export may hold at most ${this.limits.maxFiles}.`, 'too_many_files');
+    if (files.length > this.limits.maxFiles) throw validationError('selection', `The selection holds ${count(files.length)} files; an export may hold at most ${count(this.limits.maxFiles)}.`, 'too_many_files');
     if (totalBytes > this.limits.maxBytes) {
       throw validationError('selection', `The selection holds ${formatBytes(totalBytes)}; an export may hold at most ${formatBytes(this.limits.maxBytes)}.`, 'export_too_large');
     }
-    if ((await this.repos.exports.activeCount(actor.userId)) >= this.limits.maxActivePerUser) {
-      throw conflict(undefined, `You already have ${this.limits.maxActivePerUser} exports waiting or running. Wait for one to finish or cancel one.`, 'too_many_active');
-    }
+    if ((await this.repos.exports.activeCount(actor.userId)) >= this.limits.maxActivePerUser) throw this.tooManyActive();
     const stored = await this.repos.exports.storedBytes(actor.userId);
     if (stored + totalBytes > this.limits.userQuotaBytes) {
       throw conflict(
@@ -270,7 +277,7 @@ export class ExportService {
     return { ctx, row };
   }
 
-  async list(actor: Actor, slug: string, query: { all: boolean; status?: ExportStatus; limit: number; offset: number }) {
+  async list(actor: Actor, slug: string, query: { all: boolean; status?: ExportStatus[]; limit: number; offset: number }) {
     const ctx = await this.browse.projectContext(actor, slug);
     if (query.all && !canManageProject(actor, ctx.access)) throw forbidden('Only project admins can list everyone’s exports.');
     const { total, items } = await this.repos.exports.list({
@@ -311,9 +318,7 @@ export class ExportService {
       throw conflict(undefined, `This export is ${row.status}; only failed or cancelled exports can be retried.`, 'not_retryable');
     }
     if (!canExportFromProject(ctx.access)) throw forbidden('Viewers can browse this project but not export from it.');
-    if ((await this.repos.exports.activeCount(actor.userId)) >= this.limits.maxActivePerUser) {
-      throw conflict(undefined, `You already have ${this.limits.maxActivePerUser} exports waiting or running.`, 'too_many_active');
-    }
+    if ((await this.repos.exports.activeCount(actor.userId)) >= this.limits.maxActivePerUser) throw this.tooManyActive();
     const ok = await this.repos.exports.transition(id, ['failed', 'cancelled'], {
       status: 'pending',
       attempt_limit: row.attempt + this.limits.maxAttempts,

@@ -8,7 +8,8 @@ import { parseRange, sendDownload } from './download.js';
 const id = z.uuid({ message: 'must be an id' });
 
 export const exportRequestSchema = z.strictObject({
-  name: z.string().max(100).optional(),
+  // The exact rule (1-100 characters after trimming, no path characters) is the service's.
+  name: z.string().max(1000).optional(),
   notes: z.string().max(5000).optional(),
   selection: z.strictObject({
     // Bounded so that one query's bound parameters stay within every database's limit.
@@ -99,7 +100,8 @@ export const exportRoutes: FastifyPluginAsyncZod<{ exports: ExportService }> = a
         tags: ['exports'],
         summary: 'Patient, file and byte counts of a request, in total and per modality',
         params: slugParams,
-        body: exportRequestSchema,
+        // Also answers with nothing chosen yet, so a form can show the selection's size from the start.
+        body: exportRequestSchema.extend({ modalities: z.array(z.string().min(1).max(64)).max(50) }),
         response: {
           200: z.object({
             selectedPatientCount: z.number().describe('patients the selection holds'),
@@ -126,7 +128,12 @@ export const exportRoutes: FastifyPluginAsyncZod<{ exports: ExportService }> = a
         params: slugParams,
         querystring: z.object({
           all: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
-          status: z.enum(['pending', 'processing', 'completed', 'failed', 'cancelled', 'expired']).optional(),
+          status: z
+            .string()
+            .optional()
+            .transform((v) => (v ? v.split(',').map((s) => s.trim()) : undefined))
+            .pipe(z.array(z.enum(['pending', 'processing', 'completed', 'failed', 'cancelled', 'expired'])).max(6).optional())
+            .describe('one status or several, comma-separated (e.g. pending,processing)'),
           limit: z.coerce.number().int().min(1).max(200).default(25),
           offset: z.coerce.number().int().min(0).default(0),
         }),

@@ -91,6 +91,7 @@ export class ExportsRepository {
       .selectFrom(patients.as('sel'))
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
+    if (modalityIds.length === 0 || kinds.length === 0) return { selectedPatientCount: Number(n), patientCount: 0, perModality: [] };
     const matching = this.db
       .selectFrom('files as fi')
       .where('fi.project_id', '=', projectId)
@@ -180,10 +181,10 @@ export class ExportsRepository {
     return this.db.selectFrom('dataset_exports').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  async list(filter: { projectId: string; createdBy?: string; status?: ExportStatus; limit: number; offset: number }): Promise<{ total: number; items: ExportRow[] }> {
+  async list(filter: { projectId: string; createdBy?: string; status?: ExportStatus[]; limit: number; offset: number }): Promise<{ total: number; items: ExportRow[] }> {
     let q = this.db.selectFrom('dataset_exports').where('project_id', '=', filter.projectId).where('deleted_at', 'is', null);
     if (filter.createdBy) q = q.where('created_by', '=', filter.createdBy);
-    if (filter.status) q = q.where('status', '=', filter.status);
+    if (filter.status?.length) q = q.where('status', 'in', filter.status);
     const { total } = await q.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
     const items = await q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).offset(filter.offset).execute();
     return { total: Number(total), items };
