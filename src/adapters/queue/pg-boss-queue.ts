@@ -30,9 +30,16 @@ export class PgBossQueue implements JobQueue {
   private ready(): Promise<void> {
     this.started ??= (async () => {
       await this.boss.start();
-      await this.boss.createQueue(QUEUE, { name: QUEUE, policy: 'short', retryLimit: 0, expireInHours: 23 }).catch((error: Error) => {
-        if (!/already exists/i.test(error.message)) throw error;
-      });
+      // Workers starting together race to create the queue (PostgreSQL may even pick one of them as
+      // a deadlock victim): whoever loses looks again and finds it made.
+      for (let attempt = 1; !(await this.boss.getQueue(QUEUE)); attempt++) {
+        try {
+          await this.boss.createQueue(QUEUE, { name: QUEUE, policy: 'short', retryLimit: 0, expireInHours: 23 });
+        } catch (error) {
+          if (attempt >= 5) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 100));
+        }
+      }
     })();
     return this.started;
   }
