@@ -102,6 +102,7 @@ export function createExportWorker(runtime: Runtime, options: { workerId: string
     retentionDays: config.exports.retentionDays,
     diskReserveBytes: config.exports.diskReserveBytes,
     heartbeatIntervalMs: 500,
+    compressionLevel: config.exports.compressionLevel,
   });
   const mailer: Mailer = config.mail.smtpUrl ? new SmtpMailer(config.mail.smtpUrl, config.mail.from) : new OutboxMailer(config.mail.outboxDir, config.mail.from);
   const notifier = new NotificationService(services.repos, mailer, {

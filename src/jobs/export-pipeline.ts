@@ -175,7 +175,7 @@ export class ExportPipeline {
 
     progress.phase = 'writing';
     const zip = createZipWriter({ compressionLevel: this.options.compressionLevel });
-    const zipHash = measured(zip.output);
+    const zipHash = measured(zip.output, { crc32: false });
     // An early failure can destroy the stream before storage has attached to it; the failure still
     // reaches us through `stored` and the entry promises, so an unheard 'error' event is not news.
     zipHash.on('error', () => undefined);
@@ -191,11 +191,16 @@ export class ExportPipeline {
         const file = files.get(entry.file_id);
         const where = `${describeEntry(entry)} (${folderOf(entry.patient_id)})`;
         if (!file || file.deleted_at) throw new ExportFailure(`The file ${where} was removed from the registry after the export was created.`);
-        const hashing = measured(await this.open(file, where), (bytes) => {
-          progress.bytesDone += bytes;
+        // The ZIP writer computes each entry's CRC-32 itself; this pass adds the SHA-256.
+        const hashing = measured(await this.open(file, where), {
+          crc32: false,
+          onBytes: (bytes) => {
+            progress.bytesDone += bytes;
+          },
         });
+        let written: { crc32: number };
         try {
-          await zip.addEntry(entry.path, hashing, { compress: entry.compress === 1, size: entry.size_bytes, mtime });
+          written = await zip.addEntry(entry.path, hashing, { compress: entry.compress === 1, size: entry.size_bytes, mtime });
         } catch (error) {
           if (signal.aborted) throw signal.reason;
           if ((error as Error).name === 'SizeMismatchError') {
@@ -204,10 +209,10 @@ export class ExportPipeline {
           throw new ExportFailure(`Reading the file ${where} failed: ${(error as Error).message}`, String((error as Error).stack ?? error));
         }
         const digest = hashing.digest();
-        if (digest.size !== entry.size_bytes || digest.sha256 !== entry.sha256) {
+        if (digest.size !== entry.size_bytes || digest.sha256 !== entry.sha256 || written.crc32 !== entry.crc32) {
           throw new ExportFailure(
             `The file ${where} does not match its registered checksum; its stored copy may be damaged. Nothing was exported.`,
-            `expected sha256 ${entry.sha256} (${entry.size_bytes} bytes), read ${digest.sha256} (${digest.size} bytes)`,
+            `expected sha256 ${entry.sha256}, crc32 ${entry.crc32} (${entry.size_bytes} bytes); read sha256 ${digest.sha256}, crc32 ${written.crc32} (${digest.size} bytes)`,
           );
         }
         progress.filesDone++;
@@ -325,7 +330,7 @@ export class ExportPipeline {
     try {
       if (file.storage === 'inplace') {
         await fs.promises.access(file.storage_key, fs.constants.R_OK);
-        return fs.createReadStream(file.storage_key);
+        return fs.createReadStream(file.storage_key, { highWaterMark: 1 << 20 });
       }
       return await this.blobs.get(file.storage_key);
     } catch (error) {

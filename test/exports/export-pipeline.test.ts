@@ -1,48 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BlobRange, BlobStore } from '../../src/adapters/blob/blob-store.js';
 import type { ExportWorker } from '../../src/jobs/export-worker.js';
 import type { Actor } from '../../src/domain/policy.js';
 import { openTestContext, type TestContext } from '../helpers/context.js';
 import { testDatabases } from '../helpers/databases.js';
 import { addFile, startWorker, waitForStatus } from '../helpers/exports.js';
 import { startS3TestServer, type S3TestServer } from '../helpers/s3.js';
+import { ThrottledBlobStore } from '../helpers/throttled-blob-store.js';
 import { seedWorld, type World } from '../helpers/world.js';
 import { unpack, verifyZipWithTools } from '../helpers/zip-tools.js';
-
-/** Reads like the real store, but slowly, so a test can act while an export is running. */
-class SlowBlobStore implements BlobStore {
-  constructor(private readonly inner: BlobStore, private readonly delayMs: number) {}
-  put(key: string, body: Readable, options?: { signal?: AbortSignal; contentType?: string }) {
-    return this.inner.put(key, body, options);
-  }
-  async get(key: string, range?: BlobRange) {
-    const source = await this.inner.get(key, range);
-    const delay = this.delayMs;
-    const slow = new Transform({
-      highWaterMark: 16 * 1024,
-      transform(chunk: Buffer, _e, done) {
-        setTimeout(() => done(null, chunk), delay);
-      },
-    });
-    source.once('error', (e) => slow.destroy(e));
-    return source.pipe(slow);
-  }
-  stat(key: string) {
-    return this.inner.stat(key);
-  }
-  delete(key: string) {
-    return this.inner.delete(key);
-  }
-  list(prefix: string) {
-    return this.inner.list(prefix);
-  }
-  cleanupAbandoned(olderThanMs: number) {
-    return this.inner.cleanupAbandoned(olderThanMs);
-  }
-}
 
 const REQUEST = { modalities: ['cbct'], include: { raw: true, processed: false } };
 
@@ -73,7 +41,7 @@ describe.each(testDatabases())('export pipeline on $name', (database) => {
     for (let i = 0; i < 4; i++) {
       await addFile(ctx.services, ctx.blobs, { patientId: world.patients.base1!, modality: 'cbct', name: `scan_${i}.nii`, content: Buffer.alloc(2 * 1024 * 1024, i) });
     }
-    worker = startWorker(ctx.services, new SlowBlobStore(ctx.blobs, 15), ctx.queue);
+    worker = startWorker(ctx.services, new ThrottledBlobStore(ctx.blobs, 15), ctx.queue);
     await worker.start();
     const { id } = await ctx.services.exports.create(alice, 'alpha', { ...REQUEST, selection: { patientIds: [world.patients.base1!] } }, {});
     const deadline = Date.now() + 10_000;

@@ -5,6 +5,7 @@ import zlib from 'node:zlib';
 export interface Digest {
   size: number;
   sha256: string;
+  /** 0 when the stream was told not to compute it. */
   crc32: number;
 }
 
@@ -18,14 +19,22 @@ export class HashingStream extends Transform {
   private size = 0;
   private result: Digest | undefined;
 
-  /** `onBytes` hears of every chunk as it passes, for progress that needs no extra listener. */
-  constructor(private readonly onBytes?: (bytes: number) => void) {
-    super();
+  private readonly withCrc: boolean;
+  private readonly onBytes?: (bytes: number) => void;
+
+  /**
+   * `onBytes` hears of every chunk as it passes, for progress that needs no extra listener.
+   * `crc32: false` skips the CRC where another stage computes it anyway (every pass costs time).
+   */
+  constructor(options: { onBytes?: (bytes: number) => void; crc32?: boolean } = {}) {
+    super({ highWaterMark: 1 << 20 });
+    this.onBytes = options.onBytes;
+    this.withCrc = options.crc32 ?? true;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.sha.update(chunk);
-    this.crc = zlib.crc32(chunk, this.crc);
+    if (this.withCrc) this.crc = zlib.crc32(chunk, this.crc);
     this.size += chunk.length;
     this.onBytes?.(chunk.length);
     callback(null, chunk);
@@ -47,8 +56,11 @@ export class HashingStream extends Transform {
  * Errors of the source reach the consumer; `pipeline` would not do here, since it destroys its
  * last stream when the source ends, before the consumer has read it.
  */
-export function measured(source: NodeJS.ReadableStream & { destroy(error?: Error): void }, onBytes?: (bytes: number) => void): HashingStream {
-  const hashing = new HashingStream(onBytes);
+export function measured(
+  source: NodeJS.ReadableStream & { destroy(error?: Error): void },
+  options: { onBytes?: (bytes: number) => void; crc32?: boolean } = {},
+): HashingStream {
+  const hashing = new HashingStream(options);
   source.once('error', (error) => hashing.destroy(error as Error));
   hashing.once('close', () => source.destroy());
   source.pipe(hashing);
