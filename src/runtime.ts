@@ -12,7 +12,6 @@ import { SmtpMailer } from './adapters/mail/smtp-mailer.js';
 import { NotificationService } from './services/notification-service.js';
 import { exportPollingQueue } from './adapters/queue/polling-queue.js';
 import type { JobQueue } from './adapters/queue/job-queue.js';
-import { PgBossQueue } from './adapters/queue/pg-boss-queue.js';
 import { createServices, storageSpaceOf, type Services } from './services/index.js';
 
 export const APP_VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -36,10 +35,14 @@ export async function openRuntime(config: Config, options: { migrate?: boolean }
     await database.destroy();
     throw error;
   }
-  const blobs = createBlobStore(config.storage);
+  const blobs = await createBlobStore(config.storage);
+  // pg-boss is loaded only on PostgreSQL: the embedded setup never needs it.
   const queue: JobQueue =
     database.dialect === 'postgres'
-      ? new PgBossQueue({ connectionString: config.databaseUrl, schema: config.databaseSchema ? `${config.databaseSchema}_jobs` : 'pgboss' })
+      ? new (await import('./adapters/queue/pg-boss-queue.js')).PgBossQueue({
+          connectionString: config.databaseUrl,
+          schema: config.databaseSchema ? `${config.databaseSchema}_jobs` : 'pgboss',
+        })
       : exportPollingQueue(database.db);
   const services = createServices({
     db: database.db,

@@ -390,11 +390,11 @@ describe('S3BlobStore only', () => {
 });
 
 describe('createBlobStore', () => {
-  it('builds the store the configuration names', () => {
-    const local = createBlobStore({ kind: 'local', root: '/tmp/cohort-does-not-matter' });
+  it('builds the store the configuration names', async () => {
+    const local = await createBlobStore({ kind: 'local', root: '/tmp/cohort-does-not-matter' });
     expect(local).toBeInstanceOf(LocalBlobStore);
     expect((local as LocalBlobStore).root).toBe('/tmp/cohort-does-not-matter');
-    const s3 = createBlobStore({ kind: 's3', bucket: 'b', region: 'eu-west-1', forcePathStyle: false, prefix: 'p' });
+    const s3 = await createBlobStore({ kind: 's3', bucket: 'b', region: 'eu-west-1', forcePathStyle: false, prefix: 'p' });
     expect(s3).toBeInstanceOf(S3BlobStore);
     expect((s3 as S3BlobStore).bucket).toBe('b');
     expect((s3 as S3BlobStore).prefix).toBe('p/');

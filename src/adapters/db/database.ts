@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import type { SqlDialect } from './column-types.js';
 import * as m0001 from './migrations/0001-foundation.js';
 import * as m0002 from './migrations/0002-exports.js';
@@ -42,12 +41,12 @@ const PG_NUMERIC = 1700;
 const PG_TIMESTAMPTZ = 1184;
 const PG_TIMESTAMP = 1114;
 
-function pgTypes(): pg.CustomTypesConfig {
+function pgTypes(pgTypeParsers: typeof pg.types): pg.CustomTypesConfig {
   return {
     getTypeParser(oid: number, format?: any) {
       if (oid === PG_INT8 || oid === PG_NUMERIC) return (v: string) => Number(v);
       if (oid === PG_TIMESTAMPTZ || oid === PG_TIMESTAMP) return (v: string) => new Date(v).toISOString();
-      return pg.types.getTypeParser(oid, format);
+      return pgTypeParsers.getTypeParser(oid, format);
     },
   } as pg.CustomTypesConfig;
 }
@@ -56,6 +55,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   if (options.url.startsWith('sqlite:')) {
     const file = options.url.slice('sqlite:'.length);
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    // Each driver is loaded only when used, so a process carries just the one it needs.
+    const { default: SQLite } = await import('better-sqlite3');
     const sqlite = new SQLite(file);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('foreign_keys = ON');
@@ -66,10 +67,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   }
   const schema = options.schema;
   if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`Invalid schema name: ${schema}`);
-  const pool = new pg.Pool({
+  const { default: pgModule } = await import('pg');
+  const pool = new pgModule.Pool({
     connectionString: options.url,
     max: 10,
-    types: pgTypes(),
+    types: pgTypes(pgModule.types),
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   if (schema) await pool.query(`create schema if not exists ${schema}`);
