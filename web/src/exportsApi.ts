@@ -70,8 +70,21 @@ export interface ExportJob {
   skipped: Array<{ patientFolder: string; reason: string }>;
   downloadCount: number;
   lastDownloadAt: string | null;
+  /** Whether the creator was emailed about the result. */
+  notification: ExportNotification;
   /** The request as it was made (see {@link readCriteria}). */
   criteria: unknown;
+}
+
+/**
+ * The email to the creator when an export completes or fails: `none` (not finished, or not
+ * notified), `pending` (to be sent; `error` set while retrying), `sent`, `failed` (gave up,
+ * with the error) or `skipped` (the creator turned export emails off).
+ */
+export interface ExportNotification {
+  status: 'none' | 'pending' | 'sent' | 'failed' | 'skipped';
+  sentAt: string | null;
+  error: string | null;
 }
 
 export interface ExportPage {

@@ -12,9 +12,11 @@ import { PageLoader } from './components/StateViews';
 // The export pages load on first visit: most sessions only browse.
 const ExportsPage = lazy(() => import('./pages/ExportsPage').then((m) => ({ default: m.ExportsPage })));
 const ExportNewPage = lazy(() => import('./pages/ExportNewPage').then((m) => ({ default: m.ExportNewPage })));
+// Share links are opened by people who may never use the rest of the app.
+const SharePage = lazy(() => import('./pages/SharePage').then((m) => ({ default: m.SharePage })));
 
-function Lazy({ children, label }: { children: ReactNode; label: string }) {
-  return <Suspense fallback={<PageLoader label={label} />}>{children}</Suspense>;
+function Lazy({ children, label, minHeight }: { children: ReactNode; label: string; minHeight?: string }) {
+  return <Suspense fallback={<PageLoader label={label} minHeight={minHeight} />}>{children}</Suspense>;
 }
 
 /**
@@ -46,6 +48,16 @@ export const projectRoutes: RouteObject[] = [
 
 export const routes: RouteObject[] = [
   { path: '/login', element: <LoginPage /> },
+  {
+    // Public: a `link` share opens for anyone, signed in or not; the page itself asks for a
+    // sign-in when a `members` share needs one.
+    path: '/share/:token',
+    element: (
+      <Lazy label="Opening the shared export…" minHeight="100dvh">
+        <SharePage />
+      </Lazy>
+    ),
+  },
   {
     // Everything else needs a session; unauthenticated visitors go to /login.
     element: <RequireAuth />,

@@ -400,6 +400,7 @@ export function ExportsPage() {
         folderIndex={folderIndex}
         modalityNames={modalityNames}
         handlers={{ ...handlers, onDetails: undefined }}
+        dialogOpen={confirm !== null}
       />
 
       <ConfirmModal

@@ -1,7 +1,13 @@
-import { Alert, Button, Group, Modal, Stack, Text } from '@mantine/core';
+import { Alert, Button, getDefaultZIndex, Group, Modal, Stack, Text } from '@mantine/core';
 import { IconAlertTriangle } from '@tabler/icons-react';
 import type { ReactNode } from 'react';
 import { errorMessage } from '../../api';
+
+/**
+ * Dialogs that may open over the export details drawer: with the drawer's own z-index, the
+ * drawer would stay above the dialog's overlay, bright and seemingly usable.
+ */
+export const OVER_DRAWER_Z_INDEX = getDefaultZIndex('modal') + 10;
 
 interface ConfirmModalProps {
   opened: boolean;
@@ -14,6 +20,10 @@ interface ConfirmModalProps {
   pending?: boolean;
   error?: unknown;
   danger?: boolean;
+  /** Whether focus goes back to where it was when the dialog closes (default true). */
+  returnFocus?: boolean;
+  /** Called once the dialog has closed (after its transition). */
+  onExitTransitionEnd?: () => void;
 }
 
 /** Asks before something that cannot be undone; focus starts on the safe choice. */
@@ -28,9 +38,21 @@ export function ConfirmModal({
   pending,
   error,
   danger = true,
+  returnFocus = true,
+  onExitTransitionEnd,
 }: ConfirmModalProps) {
   return (
-    <Modal opened={opened} onClose={onClose} title={title} centered radius="md" closeButtonProps={{ 'aria-label': 'Close' }}>
+    <Modal
+      opened={opened}
+      onClose={onClose}
+      title={title}
+      centered
+      radius="md"
+      closeButtonProps={{ 'aria-label': 'Close' }}
+      returnFocus={returnFocus}
+      zIndex={OVER_DRAWER_Z_INDEX}
+      onExitTransitionEnd={onExitTransitionEnd}
+    >
       <Stack gap="md">
         <Text size="sm" component="div">
           {children}

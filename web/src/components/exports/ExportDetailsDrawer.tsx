@@ -18,9 +18,20 @@ import {
   Tooltip,
 } from '@mantine/core';
 import { useMediaQuery } from '@mantine/hooks';
-import { IconAlertTriangle, IconBan, IconCheck, IconCopy, IconFileSpreadsheet, IconHourglassEmpty } from '@tabler/icons-react';
-import type { ReactNode } from 'react';
-import { isApiError } from '../../api';
+import {
+  IconAlertTriangle,
+  IconBan,
+  IconCheck,
+  IconClock,
+  IconCopy,
+  IconFileSpreadsheet,
+  IconHourglassEmpty,
+  IconMailCheck,
+  IconMailExclamation,
+  IconMailOff,
+} from '@tabler/icons-react';
+import { useState, type ReactNode } from 'react';
+import { isApiError, useSession } from '../../api';
 import { pseudonymsUrl, readCriteria, useExportJob, type ExportJob } from '../../exportsApi';
 import type { FolderIndex } from '../../folders';
 import { formatBytes, formatDateTime, formatNumber, formatRelative, plural } from '../../format';
@@ -28,6 +39,7 @@ import { ErrorState } from '../StateViews';
 import { ExportActions, type ExportActionHandlers } from './ExportActions';
 import { ExportProgress } from './ExportProgress';
 import { ExportStatusBadge } from './exportStatus';
+import { ShareLinksSection } from './ShareLinksSection';
 import { useThroughput } from './useThroughput';
 
 interface ExportDetailsDrawerProps {
@@ -39,6 +51,8 @@ interface ExportDetailsDrawerProps {
   folderIndex: FolderIndex;
   modalityNames: ReadonlyMap<string, string>;
   handlers: ExportActionHandlers;
+  /** A dialog of the page is open over the drawer: Escape closes that dialog only. */
+  dialogOpen?: boolean;
 }
 
 const COMPRESSION_LABELS = { auto: 'Automatic', store: 'Store only (no compression)', deflate: 'Compress everything' } as const;
@@ -72,14 +86,16 @@ function Section({ title, children }: { title: string; children: ReactNode }) {
 }
 
 /** Everything about one export: state, criteria, summary, checksum and what to do next. */
-export function ExportDetailsDrawer({ slug, id, onClose, isProjectAdmin, folderIndex, modalityNames, handlers }: ExportDetailsDrawerProps) {
+export function ExportDetailsDrawer({ slug, id, onClose, isProjectAdmin, folderIndex, modalityNames, handlers, dialogOpen = false }: ExportDetailsDrawerProps) {
   const narrow = useMediaQuery('(max-width: 48em)', false, { getInitialValueInEffect: false });
+  // Dialogs opened from inside the drawer (share links) sit over it, too.
+  const [innerDialogOpen, setInnerDialogOpen] = useState(false);
   const job = useExportJob(slug, id);
   const data = job.data && job.data.id === id ? job.data : undefined;
 
   let body;
   if (!id) body = null;
-  else if (data) body = <Details job={data} slug={slug} isProjectAdmin={isProjectAdmin} folderIndex={folderIndex} modalityNames={modalityNames} handlers={handlers} updatedAt={job.dataUpdatedAt} />;
+  else if (data) body = <Details job={data} slug={slug} isProjectAdmin={isProjectAdmin} folderIndex={folderIndex} modalityNames={modalityNames} handlers={handlers} updatedAt={job.dataUpdatedAt} onDialogChange={setInnerDialogOpen} />;
   else if (job.isError) {
     body = isApiError(job.error, 404) ? (
       <Text c="dimmed" size="sm">
@@ -103,6 +119,8 @@ export function ExportDetailsDrawer({ slug, id, onClose, isProjectAdmin, folderI
     <Drawer
       opened={id !== null}
       onClose={onClose}
+      // Every open Mantine dialog closes on Escape: only the topmost one should.
+      closeOnEscape={!dialogOpen && !innerDialogOpen}
       position="right"
       size={narrow ? '100%' : 560}
       title={
@@ -129,6 +147,7 @@ function Details({
   modalityNames,
   handlers,
   updatedAt,
+  onDialogChange,
 }: {
   job: ExportJob;
   slug: string;
@@ -137,7 +156,10 @@ function Details({
   modalityNames: ReadonlyMap<string, string>;
   handlers: ExportActionHandlers;
   updatedAt: number;
+  onDialogChange: (open: boolean) => void;
 }) {
+  const session = useSession();
+  const isCreator = session.data?.user.id === job.createdBy.id;
   const rates = useThroughput([job], updatedAt);
   const criteria = readCriteria(job.criteria);
   const folders = criteria.selection.folderIds.map((fid) => folderIndex.byId.get(fid));
@@ -219,6 +241,7 @@ function Details({
             ['Finished', job.completedAt ? formatDateTime(job.completedAt) : '—'],
             ['Expires', job.expiresAt ? `${formatDateTime(job.expiresAt)} (${formatRelative(job.expiresAt)})` : '—'],
             ['Downloads', job.downloadCount ? `${formatNumber(job.downloadCount)}, last ${formatDateTime(job.lastDownloadAt ?? '')}` : 'None yet'],
+            ['Email', <NotificationFact key="email" job={job} creator={creator} isCreator={isCreator} />],
             ...(job.attempt > 1 ? ([['Attempts', formatNumber(job.attempt)]] as Array<[string, ReactNode]>) : []),
           ]}
         />
@@ -269,6 +292,8 @@ function Details({
         )}
       </Section>
 
+      {job.status === 'completed' && <ShareLinksSection slug={slug} job={job} onDialogChange={onDialogChange} />}
+
       <Divider />
 
       <Section title="Criteria">
@@ -312,5 +337,47 @@ function Details({
         </Alert>
       )}
     </Stack>
+  );
+}
+
+/** Whether the creator was emailed about the result (`notification` of the export). */
+function NotificationFact({ job, creator, isCreator }: { job: ExportJob; creator: string; isCreator: boolean }) {
+  const { status, sentAt, error } = job.notification;
+  const who = isCreator ? 'you' : creator;
+  const has = isCreator ? 'you have' : `${creator} has`;
+  let icon: ReactNode;
+  let color: string | undefined;
+  let text: ReactNode;
+  if (status === 'sent') {
+    icon = <IconMailCheck size={16} />;
+    color = 'teal';
+    text = `Sent to ${who}${sentAt ? ` on ${formatDateTime(sentAt)}` : ''}`;
+  } else if (status === 'pending') {
+    icon = <IconClock size={16} />;
+    color = error ? 'orange' : 'gray';
+    text = error ? `Not sent yet; trying again after an error: ${error}` : `Waiting to be sent to ${who}`;
+  } else if (status === 'failed') {
+    icon = <IconMailExclamation size={16} />;
+    color = 'red';
+    text = `Could not be sent: ${error || 'the mail server refused it'}`;
+  } else if (status === 'skipped') {
+    icon = <IconMailOff size={16} />;
+    text = `Not sent: ${has} export emails turned off${isCreator ? ' (change this in your user menu)' : ''}`;
+  } else {
+    icon = <IconMailOff size={16} />;
+    text =
+      job.status === 'pending' || job.status === 'processing'
+        ? `Sent when it finishes, if ${has} export emails turned on`
+        : 'No email was sent about this export';
+  }
+  return (
+    <Group gap={6} wrap="nowrap" align="flex-start" data-testid="notification-status" data-notification={status}>
+      <Text span c={color ?? 'dimmed'} lh={1} mt={3} aria-hidden style={{ flexShrink: 0 }}>
+        {icon}
+      </Text>
+      <Text span size="sm" c={status === 'failed' ? 'red' : undefined}>
+        {text}
+      </Text>
+    </Group>
   );
 }
