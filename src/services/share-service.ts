@@ -95,7 +95,7 @@ export class ShareService {
       zipSize: row.zip_size ?? 0,
       fileCount: row.file_count,
       patientCount: row.patient_count,
-      createdBy: creator?.display_name ?? '',
+      createdBy: creator?.display_name || creator?.username || '',
       completedAt: row.completed_at,
       expiresAt: share.expires_at,
       access: share.access,
@@ -171,6 +171,7 @@ export class ShareService {
       maxDownloads: share.max_downloads,
       downloadCount: share.download_count,
       lastDownloadAt: share.last_download_at,
+      revokedAt: share.revoked_at,
       state: shareState(share, now),
     };
   }

@@ -14,6 +14,7 @@ const shareSchema = z.object({
   maxDownloads: z.number().nullable(),
   downloadCount: z.number(),
   lastDownloadAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
   state: z.enum(['active', 'expired', 'revoked', 'used_up']),
 });
 
