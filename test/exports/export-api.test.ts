@@ -143,6 +143,33 @@ describe.each(testDatabases())('export API rules on $name', (database) => {
     expect(over.json().error.message).toMatch(/quota/);
   });
 
+  it('refuses exports larger than the server allows or than the free disk can hold', async () => {
+    const small = await openTestContext(database, { maxBytes: 1500 });
+    const world2 = await seedWorld(small.services);
+    for (const p of ['base1', 'base2']) await addFile(small.services, small.blobs, { patientId: world2.patients[p]!, modality: 'cbct', name: 'scan.nii', content: Buffer.alloc(1000, 1) });
+    const alice = { userId: world2.users.alice!, isSiteAdmin: false };
+    const request = { selection: { folderIds: [world2.folders.baseline.id] }, modalities: ['cbct'], include: { raw: true, processed: false } };
+    try {
+      await expect(small.services.exports.create(alice, 'alpha', request, {})).rejects.toMatchObject({ code: 'export_too_large', field: 'selection' });
+      const estimate = await small.services.exports.estimate(alice, 'alpha', request);
+      expect(estimate.warnings.map((w) => w.code)).toContain('export_too_large');
+      // A reserve bigger than any disk: nothing can be queued, and the refusal says why.
+      const full = await openTestContext(database, { diskReserveBytes: Number.MAX_SAFE_INTEGER });
+      try {
+        const world3 = await seedWorld(full.services);
+        await addFile(full.services, full.blobs, { patientId: world3.patients.base1!, modality: 'cbct', name: 'scan.nii', content: 'x' });
+        await expect(
+          full.services.exports.create({ userId: world3.users.alice!, isSiteAdmin: false }, 'alpha', { ...request, selection: { patientIds: [world3.patients.base1!] } }, {}),
+        ).rejects.toMatchObject({ kind: 'insufficient_storage', message: expect.stringMatching(/does not have room/) });
+        expect(await full.database.db.selectFrom('dataset_exports').select('id').execute()).toEqual([]);
+      } finally {
+        await full.close();
+      }
+    } finally {
+      await small.close();
+    }
+  });
+
   it('lists, shows, cancels, retries and deletes exports for their creator and project admins only', async () => {
     const created = await post('bob', '/api/alpha/exports/create/', body({ selection: { patientIds: [world.patients.base2] } }));
     // bob may already have two active exports from the previous test: cancel them first.
