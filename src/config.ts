@@ -60,6 +60,7 @@ const envSchema = z
     NOTIFY_MAX_ATTEMPTS: z.coerce.number({ message: 'must be a number' }).int().min(1).max(20).default(5),
     NOTIFY_RETRY_BASE_SECONDS: z.coerce.number({ message: 'must be a number' }).min(0.01).default(30),
     SHARE_PUBLIC_LINKS: booleanFromEnv.default(false),
+    SHARE_RATE_LIMIT: z.coerce.number({ message: 'must be a number' }).int().positive().default(120),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   });
 
@@ -97,6 +98,8 @@ export interface Config {
   mail: { smtpUrl?: string; from: string; outboxDir: string; maxAttempts: number; retryBaseMs: number };
   /** Whether share links may be opened without signing in (`link` access). */
   sharePublicLinks: boolean;
+  /** Requests per minute and address to share links, wrong guesses included. */
+  shareRateLimitPerMinute: number;
 }
 
 export interface ExportLimits {
@@ -169,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryBaseMs: e.NOTIFY_RETRY_BASE_SECONDS * 1000,
     },
     sharePublicLinks: e.SHARE_PUBLIC_LINKS,
+    shareRateLimitPerMinute: e.SHARE_RATE_LIMIT,
     exports: {
       maxBytes: e.EXPORT_MAX_BYTES,
       maxPatients: e.EXPORT_MAX_PATIENTS,

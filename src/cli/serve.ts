@@ -17,6 +17,7 @@ export async function serve(config: Config, options: { worker: boolean }): Promi
     cookieSecure: config.cookieSecure,
     trustProxy: config.trustProxy,
     loginRateLimitPerMinute: config.loginRateLimitPerMinute,
+    shareGuessesPerMinute: config.shareRateLimitPerMinute,
     version: APP_VERSION,
   });
   if (first.adminCreated) {
