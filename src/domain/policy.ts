@@ -82,6 +82,14 @@ export function canSeePatient(actor: Actor, access: ProjectAccess, patient: Pati
   return canSeeFolder(access, patient.folderPath) && visibilityAllows(actor, access, patient);
 }
 
+/**
+ * May see and manage everyone's exports in the project (list, download, mapping, share links).
+ * Only project admins: exports hold patient data, which a site administrator's role does not open.
+ */
+export function canManageExports(access: ProjectAccess): boolean {
+  return access?.role === 'admin';
+}
+
 export function canExportFromProject(access: ProjectAccess): boolean {
   return access !== null && access.role !== 'viewer';
 }

@@ -92,6 +92,8 @@ export class ExportPipeline {
       const result = await this.build(row, key, progress, abort.signal);
       clearInterval(timer);
       shutdown?.removeEventListener('abort', onShutdown);
+      // A cancel or delete may have come while the last bytes were being stored.
+      abort.signal.throwIfAborted();
       const now = new Date();
       const completed = await this.repos.exports.transition(
         row.id,
@@ -112,11 +114,13 @@ export class ExportPipeline {
           notification_next_at: now.toISOString(),
         },
         row.attempt,
+        { unlessCancelled: true },
       );
       if (!completed) {
-        // Someone else owns the export now (it was cancelled or handed to another worker): ours is void.
+        // Cancelled or deleted at the last moment, or someone else owns the export now: ours is void.
         await this.blobs.delete(key).catch(() => undefined);
-        return 'lost';
+        const cancelled = await this.repos.exports.transition(row.id, ['processing'], { status: 'cancelled', completed_at: now.toISOString(), progress_phase: 'cancelled', worker_id: null }, row.attempt);
+        return cancelled ? 'cancelled' : 'lost';
       }
       await this.repos.audit.record({ action: 'export.completed', userId: row.created_by, projectId: row.project_id, targetType: 'export', targetId: row.id, details: { size: result.size } });
       return 'completed';

@@ -8,7 +8,7 @@ import type { ExportLimits } from '../config.js';
 import { AppError, conflict, forbidden, notFound, validationError } from '../domain/errors.js';
 import { canTransition, isActive, progressView } from '../domain/export-state.js';
 import { pseudonymMappingCsv } from '../domain/manifest.js';
-import { canExportFromProject, canManageProject, canSeeFolder, type Actor } from '../domain/policy.js';
+import { canExportFromProject, canManageExports, canSeeFolder, canSeePatient, type Actor } from '../domain/policy.js';
 import { kindsOf, normaliseSelection, type IncludeRequest, type SelectionRequest } from '../domain/selection.js';
 import { formatBytes } from '../domain/units.js';
 import { defaultExportName, exportNameProblem, planZipLayout } from '../domain/zip-layout.js';
@@ -158,15 +158,19 @@ export class ExportService {
     if (totalBytes > this.limits.maxBytes) {
       throw validationError('selection', `The selection holds ${formatBytes(totalBytes)}; an export may hold at most ${formatBytes(this.limits.maxBytes)}.`, 'export_too_large');
     }
-    if ((await this.repos.exports.activeCount(actor.userId)) >= this.limits.maxActivePerUser) throw this.tooManyActive();
-    const stored = await this.repos.exports.storedBytes(actor.userId);
-    if (stored + totalBytes > this.limits.userQuotaBytes) {
-      throw conflict(
-        undefined,
-        `This export (${formatBytes(totalBytes)}) would pass your export storage quota of ${formatBytes(this.limits.userQuotaBytes)} (${formatBytes(stored)} in use). Delete old exports to make room.`,
-        'quota_exceeded',
-      );
-    }
+    const checkUserLimits = async (exports: Repositories['exports']) => {
+      if ((await exports.activeCount(actor.userId)) >= this.limits.maxActivePerUser) throw this.tooManyActive();
+      const stored = await exports.storedBytes(actor.userId);
+      if (stored + totalBytes > this.limits.userQuotaBytes) {
+        throw conflict(
+          undefined,
+          `This export (${formatBytes(totalBytes)}) would pass your export storage quota of ${formatBytes(this.limits.userQuotaBytes)} (${formatBytes(stored)} in use). Delete old exports to make room.`,
+          'quota_exceeded',
+        );
+      }
+    };
+    // Checked now for a quick answer, and again under a lock when the export is saved.
+    await checkUserLimits(this.repos.exports);
     const free = await this.space.freeBytes();
     if (free !== null && free - (await this.repos.exports.pendingBytes()) - totalBytes < this.limits.diskReserveBytes) {
       throw new AppError('insufficient_storage', 'insufficient_storage', `The server does not have room for another ${formatBytes(totalBytes)} right now. Try a smaller export or ask an administrator.`);
@@ -254,6 +258,7 @@ export class ExportService {
         crc32: e.crc32,
         compress: e.compress ? 1 : 0,
       })),
+      checkUserLimits,
     );
     await this.repos.audit.record({
       action: 'export.created',
@@ -273,13 +278,13 @@ export class ExportService {
   private async visibleExport(actor: Actor, slug: string, id: string) {
     const ctx = await this.browse.projectContext(actor, slug);
     const row = await this.repos.exports.find(ctx.project.id, id);
-    if (!row || (row.created_by !== actor.userId && !canManageProject(actor, ctx.access))) throw notFound('Export');
+    if (!row || (row.created_by !== actor.userId && !canManageExports(ctx.access))) throw notFound('Export');
     return { ctx, row };
   }
 
   async list(actor: Actor, slug: string, query: { all: boolean; status?: ExportStatus[]; limit: number; offset: number }) {
     const ctx = await this.browse.projectContext(actor, slug);
-    if (query.all && !canManageProject(actor, ctx.access)) throw forbidden('Only project admins can list everyone’s exports.');
+    if (query.all && !canManageExports(ctx.access)) throw forbidden('Only project admins can list everyone’s exports.');
     const { total, items } = await this.repos.exports.list({
       projectId: ctx.project.id,
       createdBy: query.all ? undefined : actor.userId,
@@ -359,21 +364,59 @@ export class ExportService {
   }
 
   async download(actor: Actor, slug: string, id: string, range: ByteRange | null, meta: RequestMeta): Promise<ExportDownload> {
-    const { ctx, row } = await this.visibleExport(actor, slug, id);
+    const { ctx, row } = await this.deliverable(actor, slug, id);
     const download = await this.openZip(row, range);
-    const now = new Date().toISOString();
-    // Resumed downloads arrive as several ranged requests; each is audited, counted once per full read.
-    if (!download.range || download.range.start === 0) await this.repos.exports.recordDownload(id, now);
-    await this.repos.audit.record({
-      action: 'export.downloaded',
-      userId: actor.userId,
-      projectId: ctx.project.id,
-      targetType: 'export',
-      targetId: id,
-      ip: meta.ip,
-      details: download.range ? { range: `${download.range.start}-${download.range.end}` } : {},
-    });
+    try {
+      const now = new Date().toISOString();
+      // Resumed downloads arrive as several ranged requests; each is audited, counted once per full read.
+      if (!download.range || download.range.start === 0) await this.repos.exports.recordDownload(id, now);
+      await this.repos.audit.record({
+        action: 'export.downloaded',
+        userId: actor.userId,
+        projectId: ctx.project.id,
+        targetType: 'export',
+        targetId: id,
+        ip: meta.ip,
+        details: download.range ? { range: `${download.range.start}-${download.range.end}` } : {},
+      });
+    } catch (error) {
+      download.stream.destroy();
+      throw error;
+    }
     return download;
+  }
+
+  /**
+   * An export whose ZIP the actor may take or pass on now. Project admins may; its creator only
+   * while still allowed to export and to see every patient in it, since access can shrink after a
+   * build (a demotion, a narrower grant, a patient made private).
+   */
+  async deliverable(actor: Actor, slug: string, id: string) {
+    const found = await this.visibleExport(actor, slug, id);
+    if (canManageExports(found.ctx.access)) return found;
+    if (!canExportFromProject(found.ctx.access) || !(await this.maySeeAllPatients(actor, found.ctx.access, found.row))) {
+      throw forbidden('Your access to this project or to some of its patients changed since this export was built, so it can no longer be downloaded or shared by you.');
+    }
+    return found;
+  }
+
+  /** Whether every patient the export holds is one the actor may see now (deleted ones only for admins). */
+  async maySeeAllPatients(actor: Actor, access: ProjectContext['access'] | null, row: ExportRow): Promise<boolean> {
+    if (!access) return false;
+    const skipped = new Set((JSON.parse(row.skipped) as Array<{ patientFolder: string }>).map((s) => s.patientFolder));
+    const frozen = (await this.repos.exports.patients(row.id)).filter((p) => !skipped.has(p.folder));
+    const facts = new Map((await this.repos.catalog.patientsWithFolders(frozen.map((p) => p.patient_id))).map((p) => [p.id, p]));
+    return frozen.every((p) => {
+      const patient = facts.get(p.patient_id);
+      if (!patient) return false;
+      return canSeePatient(actor, access, {
+        folderPath: patient.folder_path,
+        visibility: patient.visibility,
+        createdBy: patient.created_by,
+        // A patient deleted after the build is still in the ZIP: only admins keep seeing it.
+        deleted: patient.deleted_at !== null && access.role !== 'admin',
+      });
+    });
   }
 
   /** The stored ZIP of a completed export, whole or an inclusive byte range of it. */
@@ -401,7 +444,7 @@ export class ExportService {
     };
   }
 
-  /** The export if the actor may manage it (its creator or a project admin), for share links. */
+  /** The export if the actor may manage its share links (its creator or a project admin). */
   async manageable(actor: Actor, slug: string, id: string) {
     return this.visibleExport(actor, slug, id);
   }
@@ -409,7 +452,7 @@ export class ExportService {
   /** The pseudonym ↔ patient mapping of a pseudonymised export, for project admins only. */
   async pseudonymMapping(actor: Actor, slug: string, id: string): Promise<string> {
     const { ctx, row } = await this.visibleExport(actor, slug, id);
-    if (!canManageProject(actor, ctx.access)) throw forbidden('Only project admins can download the pseudonym mapping.');
+    if (!canManageExports(ctx.access)) throw forbidden('Only project admins can download the pseudonym mapping.');
     const request = JSON.parse(row.request) as ExportRequest;
     if (!request.options?.pseudonymize) throw conflict(undefined, 'This export is not pseudonymised; its metadata.json names the patients.', 'not_pseudonymized');
     const frozen = await this.repos.exports.patients(id);

@@ -45,7 +45,7 @@ export class NotificationService {
     if (!leased) return;
     const attempt = row.notification_attempts + 1;
     const [creator, project] = await Promise.all([this.repos.users.findById(row.created_by), this.repos.projects.findById(row.project_id)]);
-    if (!creator || !project || !creator.export_emails || creator.disabled_at || (row.status !== 'completed' && row.status !== 'failed')) {
+    if (!creator || !project || !creator.export_emails || creator.disabled_at || row.deleted_at || (row.status !== 'completed' && row.status !== 'failed')) {
       await this.repos.exports.update(row.id, { notification_status: 'skipped', notification_next_at: null });
       return;
     }

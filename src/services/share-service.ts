@@ -1,8 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
 import type { Repositories } from '../adapters/db/repositories/index.js';
 import type { ExportRow, ExportShareRow, UserRow } from '../adapters/db/schema.js';
 import { AppError, forbidden, unauthorized, validationError } from '../domain/errors.js';
-import { canSeePatient, type Actor } from '../domain/policy.js';
+import type { Actor } from '../domain/policy.js';
 import { sha256Hex, type RequestMeta } from './auth-service.js';
 import type { ByteRange, ExportDownload, ExportService } from './export-service.js';
 
@@ -23,10 +24,19 @@ const DEFAULT_DAYS = 7;
 /** Wrong, revoked, expired and used-up links all answer alike, so a guess learns nothing. */
 const linkNotFound = () => new AppError('not_found', 'share_not_found', 'This link is not valid. It may have expired or been revoked.');
 
-function shareState(share: ExportShareRow, now: Date): 'active' | 'expired' | 'revoked' | 'used_up' {
+/**
+ * The bytes a link may serve in all: its download limit times the ZIP's size, plus a little for
+ * what a broken connection had read ahead but never delivered (counted as sent, not refunded).
+ */
+const READ_AHEAD_SLACK = 2 * 1024 * 1024;
+function allowance(share: ExportShareRow, zipSize: number): number | null {
+  return share.max_downloads === null ? null : share.max_downloads * zipSize + READ_AHEAD_SLACK;
+}
+
+function shareState(share: ExportShareRow, now: Date, zipSize: number): 'active' | 'expired' | 'revoked' | 'used_up' {
   if (share.revoked_at) return 'revoked';
   if (Date.parse(share.expires_at) <= now.getTime()) return 'expired';
-  if (share.max_downloads !== null && share.download_count >= share.max_downloads) return 'used_up';
+  if (share.max_downloads !== null && share.bytes_served >= share.max_downloads * zipSize) return 'used_up';
   return 'active';
 }
 
@@ -39,7 +49,7 @@ export class ShareService {
   ) {}
 
   async create(actor: Actor, slug: string, exportId: string, input: CreateShareInput, meta: RequestMeta) {
-    const { ctx, row } = await this.exports.manageable(actor, slug, exportId);
+    const { ctx, row } = await this.exports.deliverable(actor, slug, exportId);
     if (row.status !== 'completed') throw new AppError('conflict', 'not_ready', 'Only completed exports can be shared.');
     if (input.access === 'link' && !this.options.allowPublicLinks) {
       throw validationError('access', 'This server does not allow links that open without signing in (SHARE_PUBLIC_LINKS is off), since exports hold patient data.', 'public_links_disabled');
@@ -58,6 +68,7 @@ export class ShareService {
       expires_at: expiresAt.toISOString(),
       max_downloads: input.maxDownloads ?? null,
       download_count: 0,
+      bytes_served: 0,
       last_download_at: null,
       revoked_at: null,
     };
@@ -71,13 +82,13 @@ export class ShareService {
       ip: meta.ip,
       details: { shareId: share.id, access: share.access, expiresAt: share.expires_at, maxDownloads: share.max_downloads },
     });
-    return { ...this.view(share, now), token, url: `${this.options.publicUrl.replace(/\/+$/, '')}/share/${token}` };
+    return { ...this.view(share, now, row.zip_size ?? 0), token, url: `${this.options.publicUrl.replace(/\/+$/, '')}/share/${token}` };
   }
 
   async list(actor: Actor, slug: string, exportId: string) {
     const { row } = await this.exports.manageable(actor, slug, exportId);
     const now = new Date();
-    return (await this.repos.shares.listForExport(row.id)).map((s) => this.view(s, now));
+    return (await this.repos.shares.listForExport(row.id)).map((s) => this.view(s, now, row.zip_size ?? 0));
   }
 
   async revoke(actor: Actor, slug: string, exportId: string, shareId: string, meta: RequestMeta): Promise<void> {
@@ -99,70 +110,73 @@ export class ShareService {
       completedAt: row.completed_at,
       expiresAt: share.expires_at,
       access: share.access,
-      downloadsLeft: share.max_downloads === null ? null : share.max_downloads - share.download_count,
+      downloadsLeft: share.max_downloads === null ? null : Math.max(0, Math.floor(share.max_downloads - share.bytes_served / Math.max(1, row.zip_size ?? 1))),
     };
   }
 
   async download(token: string, user: UserRow | null, range: ByteRange | null, meta: RequestMeta): Promise<ExportDownload> {
     const { share, row } = await this.open(token, user);
     const download = await this.exports.openZip(row, range);
-    const now = new Date().toISOString();
-    // A download is counted when it starts from the first byte; resuming the rest is the same download.
-    if (!download.range || download.range.start === 0) {
-      if (!(await this.repos.shares.countDownload(share.id, now))) {
-        download.stream.destroy();
-        throw linkNotFound();
+    try {
+      if (!(await this.repos.shares.reserveBytes(share.id, download.size, allowance(share, download.totalSize)))) throw linkNotFound();
+      const now = new Date().toISOString();
+      if (!download.range || download.range.start === 0) {
+        await this.repos.shares.countDownload(share.id, now);
+        await this.repos.exports.recordDownload(row.id, now);
       }
-      await this.repos.exports.recordDownload(row.id, now);
+      await this.repos.audit.record({
+        action: 'export.downloaded',
+        userId: user?.id ?? null,
+        projectId: row.project_id,
+        targetType: 'export',
+        targetId: row.id,
+        ip: meta.ip,
+        details: { shareId: share.id, ...(download.range ? { range: `${download.range.start}-${download.range.end}` } : {}) },
+      });
+    } catch (error) {
+      download.stream.destroy();
+      throw error;
     }
-    await this.repos.audit.record({
-      action: 'export.downloaded',
-      userId: user?.id ?? null,
-      projectId: row.project_id,
-      targetType: 'export',
-      targetId: row.id,
-      ip: meta.ip,
-      details: { shareId: share.id, ...(download.range ? { range: `${download.range.start}-${download.range.end}` } : {}) },
+    return { ...download, stream: this.refundUnsent(download, share.id) };
+  }
+
+  /** Counts what actually leaves; a broken download gives the rest of its reservation back. */
+  private refundUnsent(download: ExportDownload, shareId: string): Readable {
+    let sent = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        sent += chunk.length;
+        done(null, chunk);
+      },
     });
-    return download;
+    download.stream.once('error', (error) => counter.destroy(error));
+    counter.once('close', () => {
+      download.stream.destroy();
+      if (sent < download.size) void this.repos.shares.refundBytes(shareId, download.size - sent).catch(() => undefined);
+    });
+    return download.stream.pipe(counter);
   }
 
   private async open(token: string, user: UserRow | null): Promise<{ share: ExportShareRow; row: ExportRow }> {
     if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) throw linkNotFound();
     const share = await this.repos.shares.findByTokenHash(sha256Hex(token));
     const now = new Date();
-    if (!share || shareState(share, now) !== 'active') throw linkNotFound();
+    if (!share) throw linkNotFound();
     const row = await this.repos.exports.findById(share.export_id);
+    if (shareState(share, now, row?.zip_size ?? 0) !== 'active') throw linkNotFound();
     if (!row || row.deleted_at || row.status !== 'completed' || (row.expires_at && Date.parse(row.expires_at) <= now.getTime())) throw linkNotFound();
+    // Turning public links off closes the ones already handed out, not only new ones.
+    if (share.access === 'link' && !this.options.allowPublicLinks) throw linkNotFound();
     if (share.access === 'members') {
       if (!user) throw unauthorized('Sign in to open this link: it is shared with project members.');
-      if (!(await this.maySeeEverything(user, row))) throw forbidden('This export holds patients you do not have access to.');
+      const access = await this.repos.projects.accessOf(row.project_id, user.id);
+      const actor = { userId: user.id, isSiteAdmin: user.is_site_admin === 1 };
+      if (!(await this.exports.maySeeAllPatients(actor, access, row))) throw forbidden('This export holds patients you do not have access to.');
     }
     return { share, row };
   }
 
-  /** A `members` link opens only for a member who may see every patient the export holds. */
-  private async maySeeEverything(user: UserRow, row: ExportRow): Promise<boolean> {
-    const access = await this.repos.projects.accessOf(row.project_id, user.id);
-    if (!access) return false;
-    const actor = { userId: user.id, isSiteAdmin: user.is_site_admin === 1 };
-    const skipped = new Set((JSON.parse(row.skipped) as Array<{ patientFolder: string }>).map((s) => s.patientFolder));
-    const frozen = (await this.repos.exports.patients(row.id)).filter((p) => !skipped.has(p.folder));
-    const facts = new Map((await this.repos.catalog.patientsWithFolders(frozen.map((p) => p.patient_id))).map((p) => [p.id, p]));
-    return frozen.every((p) => {
-      const patient = facts.get(p.patient_id);
-      // A patient deleted since the export was built is still in the ZIP: only admins keep seeing it.
-      if (!patient) return false;
-      return canSeePatient(actor, access, {
-        folderPath: patient.folder_path,
-        visibility: patient.visibility,
-        createdBy: patient.created_by,
-        deleted: patient.deleted_at !== null && access.role !== 'admin',
-      });
-    });
-  }
-
-  private view(share: ExportShareRow, now: Date) {
+  private view(share: ExportShareRow, now: Date, zipSize: number) {
     return {
       id: share.id,
       access: share.access,
@@ -172,7 +186,7 @@ export class ShareService {
       downloadCount: share.download_count,
       lastDownloadAt: share.last_download_at,
       revokedAt: share.revoked_at,
-      state: shareState(share, now),
+      state: shareState(share, now, zipSize),
     };
   }
 }

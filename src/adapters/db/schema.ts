@@ -214,6 +214,7 @@ export interface ExportSharesTable {
   expires_at: Timestamp;
   max_downloads: number | null;
   download_count: number;
+  bytes_served: number;
   last_download_at: Timestamp | null;
   revoked_at: Timestamp | null;
 }

@@ -24,6 +24,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('expires_at', t.timestamp, (c) => c.notNull())
     .addColumn('max_downloads', 'integer')
     .addColumn('download_count', 'integer', (c) => c.notNull().defaultTo(0))
+    // A download limit is kept in bytes served, so resuming a broken download stays within it
+    // while ranged requests cannot fetch the ZIP again and again without being counted.
+    .addColumn('bytes_served', 'bigint', (c) => c.notNull().defaultTo(0))
     .addColumn('last_download_at', t.timestamp)
     .addColumn('revoked_at', t.timestamp)
     .execute();

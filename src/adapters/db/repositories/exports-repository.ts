@@ -2,6 +2,7 @@ import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { PatientScope } from '../../../domain/policy.js';
 import type { NormalisedSelection } from '../../../domain/selection.js';
 import type { Database, ExportEntryRow, ExportRow, ExportStatus } from '../schema.js';
+import { dialectOf } from '../column-types.js';
 import { inChunks } from './chunks.js';
 import { folderPathWithin, patientScopeFilter } from './patient-scope-sql.js';
 
@@ -150,13 +151,21 @@ export class ExportsRepository {
     }));
   }
 
-  /** Saves the export with its frozen patient list and plan, all or nothing. */
+  /**
+   * Saves the export with its frozen patient list and plan, all or nothing. `guard` runs first in
+   * the same transaction, serialised per creator, so limits it checks (active exports, quota)
+   * hold even when one user sends many requests at once.
+   */
   async insertWithPlan(
     row: ExportRow,
     patients: Array<{ ordinal: number; patientId: string; folder: string }>,
     entries: Array<Omit<ExportEntryRow, 'export_id'>>,
+    guard?: (exports: ExportsRepository) => Promise<void>,
   ): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
+      // SQLite runs one transaction at a time already; PostgreSQL needs a lock per creator.
+      if (dialectOf(trx) === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`cohort-export:${row.created_by}`}))`.execute(trx);
+      await guard?.(new ExportsRepository(trx));
       await trx.insertInto('dataset_exports').values(row).execute();
       for (let i = 0; i < patients.length; i += 500) {
         await trx
@@ -235,13 +244,14 @@ export class ExportsRepository {
    * Moves an export from one status to another only if it is still in `from` (and, when given,
    * still owned by `attempt`): the conditional update that keeps two workers from both finishing.
    */
-  async transition(id: string, from: ExportStatus[], changes: Partial<ExportRow>, attempt?: number): Promise<boolean> {
+  async transition(id: string, from: ExportStatus[], changes: Partial<ExportRow>, attempt?: number, options: { unlessCancelled?: boolean } = {}): Promise<boolean> {
     let q = this.db
       .updateTable('dataset_exports')
       .set({ ...changes, updated_at: new Date().toISOString() })
       .where('id', '=', id)
       .where('status', 'in', from);
     if (attempt !== undefined) q = q.where('attempt', '=', attempt);
+    if (options.unlessCancelled) q = q.where('cancel_requested_at', 'is', null).where('deleted_at', 'is', null);
     const result = await q.executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }

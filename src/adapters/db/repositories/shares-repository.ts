@@ -31,14 +31,31 @@ export class SharesRepository {
     await this.db.updateTable('export_shares').set({ revoked_at: now }).where('export_id', '=', exportId).where('revoked_at', 'is', null).execute();
   }
 
-  /** Counts one download if the limit allows it; false when the link is used up. */
-  async countDownload(id: string, now: string): Promise<boolean> {
-    const result = await this.db
+  /** Sets aside `bytes` of the link's allowance (`limit` bytes in all, or none); false when it does not fit. */
+  async reserveBytes(id: string, bytes: number, limit: number | null): Promise<boolean> {
+    let q = this.db
+      .updateTable('export_shares')
+      .set((eb) => ({ bytes_served: eb('bytes_served', '+', bytes) }))
+      .where('id', '=', id);
+    if (limit !== null) q = q.where('bytes_served', '<=', limit - bytes);
+    const result = await q.executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Gives back what a broken download did not send, so that resuming it fits the allowance. */
+  async refundBytes(id: string, bytes: number): Promise<void> {
+    await this.db
+      .updateTable('export_shares')
+      .set((eb) => ({ bytes_served: eb('bytes_served', '-', bytes) }))
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async countDownload(id: string, now: string): Promise<void> {
+    await this.db
       .updateTable('export_shares')
       .set((eb) => ({ download_count: eb('download_count', '+', 1), last_download_at: now }))
       .where('id', '=', id)
-      .where((eb) => eb.or([eb('max_downloads', 'is', null), eb('download_count', '<', eb.ref('max_downloads'))]))
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+      .execute();
   }
 }
