@@ -53,6 +53,7 @@ const envSchema = z
     EXPORT_RETENTION_DAYS: z.coerce.number({ message: 'must be a number' }).positive().default(14),
     EXPORT_MAX_ATTEMPTS: z.coerce.number({ message: 'must be a number' }).int().min(1).max(20).default(3),
     EXPORT_HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number({ message: 'must be a number' }).int().min(5).default(60),
+    EXPORT_STALL_TIMEOUT_SECONDS: z.coerce.number({ message: 'must be a number' }).int().min(10).default(600),
     EXPORT_COMPRESSION_LEVEL: z.coerce.number({ message: 'must be a number' }).int().min(1).max(9).default(1),
     EXPORT_WORKER_CONCURRENCY: z.coerce.number({ message: 'must be a number' }).int().min(1).max(16).default(1),
     SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
@@ -115,6 +116,8 @@ export interface ExportLimits {
   workerConcurrency: number;
   /** zlib level for deflated entries: 1 is several times faster than 6 for a ZIP about 1% larger. */
   compressionLevel: number;
+  /** A running export that moves no byte for this long fails with a message. */
+  stallTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -185,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       heartbeatTimeoutMs: e.EXPORT_HEARTBEAT_TIMEOUT_SECONDS * 1000,
       workerConcurrency: e.EXPORT_WORKER_CONCURRENCY,
       compressionLevel: e.EXPORT_COMPRESSION_LEVEL,
+      stallTimeoutMs: e.EXPORT_STALL_TIMEOUT_SECONDS * 1000,
     },
   };
 }

@@ -106,6 +106,7 @@ export function createExportWorker(runtime: Runtime, options: { workerId: string
     diskReserveBytes: config.exports.diskReserveBytes,
     heartbeatIntervalMs: 500,
     compressionLevel: config.exports.compressionLevel,
+    stallTimeoutMs: config.exports.stallTimeoutMs,
   });
   const mailer: Mailer = config.mail.smtpUrl ? new SmtpMailer(config.mail.smtpUrl, config.mail.from) : new OutboxMailer(config.mail.outboxDir, config.mail.from);
   const notifier = new NotificationService(services.repos, mailer, {

@@ -45,6 +45,8 @@ export interface PipelineOptions {
   diskReserveBytes: number;
   /** How often progress, heartbeat and the cancel flag are exchanged with the database. */
   heartbeatIntervalMs: number;
+  /** A build that moves no byte for this long (a hung storage read or write) fails instead of waiting forever. */
+  stallTimeoutMs?: number;
   compressionLevel?: number;
 }
 
@@ -75,7 +77,21 @@ export class ExportPipeline {
     if (shutdown?.aborted) onShutdown();
     shutdown?.addEventListener('abort', onShutdown, { once: true });
     let lost = false;
+    let lastBytes = -1;
+    let lastMoved = Date.now();
+    const stallTimeoutMs = this.options.stallTimeoutMs ?? 10 * 60_000;
     const beat = async () => {
+      // The heartbeat says the worker lives; this says the export moves.
+      if (progress.bytesDone !== lastBytes) {
+        lastBytes = progress.bytesDone;
+        lastMoved = Date.now();
+      } else if (Date.now() - lastMoved > stallTimeoutMs && !abort.signal.aborted) {
+        abort.abort(
+          new ExportFailure(
+            `The export stopped making progress for ${Math.round(stallTimeoutMs / 1000)} seconds (storage did not answer) and was stopped. Try again later; if it keeps happening, tell an administrator.`,
+          ),
+        );
+      }
       const state = await this.repos.exports.heartbeat(row.id, row.attempt, progress, new Date().toISOString());
       if (!state.owned) {
         lost = true;
@@ -144,8 +160,11 @@ export class ExportPipeline {
         await this.repos.exports.transition(row.id, ['processing'], { status: 'cancelled', completed_at: now, progress_phase: 'cancelled', worker_id: null }, row.attempt);
         return 'cancelled';
       }
+      const reason = abort.signal.reason;
       const failure =
-        error instanceof ExportFailure
+        reason instanceof ExportFailure
+          ? reason
+          : error instanceof ExportFailure
           ? error
           : new ExportFailure('The export stopped because of an unexpected problem on the server. Try again; if it keeps failing, tell an administrator.', String((error as Error)?.stack ?? error));
       await this.repos.exports.transition(

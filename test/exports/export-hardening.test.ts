@@ -8,6 +8,7 @@ import { ShareService } from '../../src/services/share-service.js';
 import { openTestContext, type TestContext } from '../helpers/context.js';
 import { testDatabases } from '../helpers/databases.js';
 import { addFile, startWorker, waitForStatus } from '../helpers/exports.js';
+import { ThrottledBlobStore } from '../helpers/throttled-blob-store.js';
 import { seedWorld, type World } from '../helpers/world.js';
 
 const REQUEST = { modalities: ['cbct'], include: { raw: true, processed: false } };
@@ -132,6 +133,15 @@ describe.each(testDatabases())('export access and limits under pressure on $name
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of results.filter((r) => r.status === 'rejected')) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'too_many_active' });
+  });
+
+  it('fails an export whose storage stops answering, with a message, instead of waiting forever', async () => {
+    worker = startWorker(ctx.services, new ThrottledBlobStore(ctx.blobs, 60_000), ctx.queue, { stallTimeoutMs: 600 });
+    await worker.start();
+    const { id } = await ctx.services.exports.create(alice, 'alpha', { ...REQUEST, selection: { patientIds: [world.patients.base1!] } }, {});
+    const row = await waitForStatus(ctx.services, id, ['failed', 'completed'], 10_000);
+    expect(row.status).toBe('failed');
+    expect(row.error_message).toMatch(/stopped making progress/);
   });
 
   it('does not complete an export cancelled while its last bytes were being stored', async () => {

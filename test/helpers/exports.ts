@@ -48,7 +48,7 @@ export function startWorker(
   services: Services,
   blobs: BlobStore,
   queue: JobQueue,
-  options: { workerId?: string; heartbeatIntervalMs?: number; heartbeatTimeoutMs?: number; retentionDays?: number } = {},
+  options: { workerId?: string; heartbeatIntervalMs?: number; heartbeatTimeoutMs?: number; retentionDays?: number; stallTimeoutMs?: number } = {},
 ): ExportWorker {
   const pipeline = new ExportPipeline(services.repos, blobs, storageSpaceOf(blobs), {
     workerId: options.workerId ?? 'test-worker',
@@ -56,6 +56,7 @@ export function startWorker(
     retentionDays: options.retentionDays ?? 7,
     diskReserveBytes: 0,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 100,
+    stallTimeoutMs: options.stallTimeoutMs,
   });
   const worker = new ExportWorker(services.repos, blobs, queue, pipeline, {
     workerId: options.workerId ?? 'test-worker',

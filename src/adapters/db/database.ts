@@ -72,7 +72,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     connectionString: options.url,
     max: 10,
     types: pgTypes(pgModule.types),
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    // With a schema of its own, parallel query is off: PostgreSQL's parallel workers were seen to
+    // fail to resolve a just-created schema ("schema does not exist"), and Cohort's queries are small.
+    ...(schema ? { options: `-c search_path=${schema} -c max_parallel_workers_per_gather=0` } : {}),
   });
   if (schema) await pool.query(`create schema if not exists ${schema}`);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
