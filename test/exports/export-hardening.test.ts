@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BlobStore } from '../../src/adapters/blob/blob-store.js';
 import type { Actor } from '../../src/domain/policy.js';
 import type { ExportWorker } from '../../src/jobs/export-worker.js';
 import { ShareService } from '../../src/services/share-service.js';
@@ -12,31 +10,6 @@ import { ThrottledBlobStore } from '../helpers/throttled-blob-store.js';
 import { seedWorld, type World } from '../helpers/world.js';
 
 const REQUEST = { modalities: ['cbct'], include: { raw: true, processed: false } };
-
-/** Stores like the wrapped store, but takes a while to confirm each finished upload. */
-class SlowToConfirmStore implements BlobStore {
-  constructor(private readonly inner: BlobStore, private readonly delayMs: number) {}
-  async put(key: string, body: Readable, options?: { signal?: AbortSignal; contentType?: string }) {
-    const result = await this.inner.put(key, body, options);
-    await new Promise((r) => setTimeout(r, this.delayMs));
-    return result;
-  }
-  get(key: string, range?: { start?: number; end?: number }) {
-    return this.inner.get(key, range);
-  }
-  stat(key: string) {
-    return this.inner.stat(key);
-  }
-  delete(key: string) {
-    return this.inner.delete(key);
-  }
-  list(prefix: string) {
-    return this.inner.list(prefix);
-  }
-  cleanupAbandoned(olderThanMs: number) {
-    return this.inner.cleanupAbandoned(olderThanMs);
-  }
-}
 
 describe.each(testDatabases())('export access and limits under pressure on $name', (database) => {
   let ctx: TestContext;
@@ -145,7 +118,7 @@ describe.each(testDatabases())('export access and limits under pressure on $name
   });
 
   it('does not complete an export cancelled while its last bytes were being stored', async () => {
-    worker = startWorker(ctx.services, new SlowToConfirmStore(ctx.blobs, 1500), ctx.queue);
+    worker = startWorker(ctx.services, new ThrottledBlobStore(ctx.blobs, 0, 1500), ctx.queue);
     await worker.start();
     const { id } = await ctx.services.exports.create(alice, 'alpha', { ...REQUEST, selection: { patientIds: [world.patients.base1!] } }, {});
     const deadline = Date.now() + 10_000;

@@ -1,22 +1,26 @@
 import { Transform, type Readable } from 'node:stream';
 import type { BlobRange, BlobStore } from '../../src/adapters/blob/blob-store.js';
 
+const PIECE = 16 * 1024;
+
 /**
  * Reads like the store it wraps, but lets bytes out 16 KiB at a time, each piece after `delayMs`
  * (0: no delay), whatever size the store reads in, so a test can watch or cancel an export while
- * it runs. The delay can be changed at any time and
- * applies to reads started afterwards. Writes, stats, deletes and listings go straight through.
+ * it runs; with `confirmDelayMs`, a finished write is confirmed only after that pause. Delays can
+ * be changed at any time and apply to operations started afterwards.
  */
-const PIECE = 16 * 1024;
-
 export class ThrottledBlobStore implements BlobStore {
   constructor(
     private readonly inner: BlobStore,
     public delayMs = 0,
+    public confirmDelayMs = 0,
   ) {}
 
-  put(key: string, body: Readable, options?: { signal?: AbortSignal; contentType?: string }) {
-    return this.inner.put(key, body, options);
+  async put(key: string, body: Readable, options?: { signal?: AbortSignal; contentType?: string }) {
+    const pause = this.confirmDelayMs;
+    const result = await this.inner.put(key, body, options);
+    if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+    return result;
   }
 
   async get(key: string, range?: BlobRange): Promise<Readable> {
