@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { incompressibleStream, makeBinaryStl, makeJpegPhoto } from '../src/services/demo/sample-files.js';
+import { incompressibleStream, makeBinaryStl, makeJpegPhoto, mulberry32 } from '../src/services/demo/sample-files.js';
 
 /**
  * The synthetic dataset: the mix of a real dental imaging cohort, by bytes.
@@ -38,17 +38,8 @@ export interface Dataset {
   bytes: number;
 }
 
-/** mulberry32, as in sample-files: plans are reproducible from the seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Plans are reproducible from the seed: the same generator as the sample files. */
+const random = mulberry32;
 
 /**
  * Sizes in [min, max] adding up to `budget`: the last two files are adjusted so none falls outside

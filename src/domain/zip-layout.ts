@@ -218,21 +218,13 @@ export interface ZipLayoutInput {
   compression: CompressionMode;
 }
 
-export interface PlannedEntry {
+export interface PlannedEntry extends LayoutFile {
   /** Full ZIP path: `<root>/patient_001/cbct/scan.nii.gz`. */
   path: string;
   /** The path inside the root folder, as metadata.json and SHA256SUMS name it. */
   relativePath: string;
   patientId: string;
   patientFolder: string;
-  fileId: string;
-  modality: string;
-  subtype: string | null;
-  kind: FileKind;
-  originalName: string;
-  size: number;
-  sha256: string;
-  crc32: number;
   compress: boolean;
 }
 

@@ -10,7 +10,7 @@ import { encode as encodeJpeg } from 'jpeg-js';
  */
 
 /** mulberry32: tiny, fast and good enough for synthetic image content (not for anything secret). */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
