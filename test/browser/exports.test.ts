@@ -3,19 +3,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildHttpApp, DEFAULT_WEB_ROOT } from '../../src/http/app.js';
 import type { ExportWorker } from '../../src/jobs/export-worker.js';
 import { hasChromium, launchChromium, screenshot } from '../helpers/browser.js';
-import { openTestContext, type TestContext } from '../helpers/context.js';
-import { testDatabases } from '../helpers/databases.js';
+import { listenForBrowser, openBrowserTestContext, PASSWORD, type BrowserServer } from '../helpers/browser-server.js';
+import type { TestContext } from '../helpers/context.js';
 import { startWorker, waitForStatus } from '../helpers/exports.js';
 import { ThrottledBlobStore } from '../helpers/throttled-blob-store.js';
 import { unpack, verifyZipWithTools } from '../helpers/zip-tools.js';
 
-const PASSWORD = 'demo password 123';
 const BIG_FOLDER_PATIENTS = 5000;
 
 /**
@@ -25,10 +22,9 @@ const BIG_FOLDER_PATIENTS = 5000;
  */
 describe.skipIf(!hasChromium)('export pages in Chromium', () => {
   let ctx: TestContext;
-  let app: FastifyInstance;
+  let server: BrowserServer;
   let browser: Browser;
   let page: Page;
-  let base: string;
   let worker: ExportWorker;
   let throttled: ThrottledBlobStore;
   let adminId: string;
@@ -37,31 +33,23 @@ describe.skipIf(!hasChromium)('export pages in Chromium', () => {
   let downloadedSha = '';
 
   beforeAll(async () => {
-    if (!fs.existsSync(`${DEFAULT_WEB_ROOT}/index.html`)) throw new Error('The web app is not built: run `npm run build` (npm test does).');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cohort-exports-ui-'));
-    ctx = await openTestContext(testDatabases()[0]!, { maxActivePerUser: 10 });
-    const { user } = await ctx.services.admin.addUser({ username: 'admin', email: 'admin@lab.test', password: PASSWORD, siteAdmin: true, displayName: 'Ada Admin' });
-    adminId = user.id;
-    await ctx.services.demo.load({ patients: 12, ownerUsername: 'admin' });
+    let userIds: Map<string, string>;
+    ({ ctx, userIds } = await openBrowserTestContext({
+      limits: { maxActivePerUser: 10 },
+      users: [{ username: 'admin', displayName: 'Ada Admin', siteAdmin: true }],
+      demo: { patients: 12, owner: 'admin' },
+    }));
+    adminId = userIds.get('admin')!;
     await seedBigFolder(ctx);
 
     throttled = new ThrottledBlobStore(ctx.blobs);
     worker = startWorker(ctx.services, throttled, ctx.queue);
     await worker.start();
-    app = await buildHttpApp(ctx.services, {
-      logLevel: 'silent',
-      sessionTtlMs: 3600_000,
-      cookieSecure: false,
-      trustProxy: false,
-      loginRateLimitPerMinute: 100,
-      version: 'test',
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    server = await listenForBrowser(ctx);
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
-    await page.goto(`${base}/login`);
+    await page.goto(`${server.base}/login`);
     await page.getByLabel('Username').fill('admin');
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: /sign in/i }).click();
@@ -71,7 +59,7 @@ describe.skipIf(!hasChromium)('export pages in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await worker?.stop();
-    await app?.close();
+    await server?.app.close();
     await ctx?.close();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
@@ -90,7 +78,7 @@ describe.skipIf(!hasChromium)('export pages in Chromium', () => {
 
   it('configures an export from the project page, follows it and lands on the management page', async () => {
     // From the project page: "Export this folder" opens the form with that folder picked.
-    await page.goto(`${base}/p/demo`);
+    await page.goto(`${server.base}/p/demo`);
     await page.getByRole('tree', { name: 'Folders' }).getByRole('treeitem', { name: 'Implants', exact: true }).waitFor();
     await page.getByRole('link', { name: 'Export this folder' }).click();
     await page.waitForURL(/\/p\/demo\/exports\/new\?folder=/);
@@ -228,7 +216,7 @@ describe.skipIf(!hasChromium)('export pages in Chromium', () => {
       },
       {},
     );
-    await page.goto(`${base}/p/demo/exports`);
+    await page.goto(`${server.base}/p/demo/exports`);
     const progress = page.getByRole('progressbar', { name: 'Progress of Long export' });
     await expect.poll(() => progress.getAttribute('aria-valuenow'), { timeout: 15_000 }).not.toMatch(/^(0|null)$/);
     await expect.poll(() => statusOf(long.id)).toBe('processing');
@@ -312,7 +300,7 @@ describe.skipIf(!hasChromium)('export pages in Chromium', () => {
   });
 
   it(`stays smooth with ${BIG_FOLDER_PATIENTS.toLocaleString('en')} patients in one folder (windowed list, loaded page by page)`, async () => {
-    await page.goto(`${base}/p/big/exports/new`);
+    await page.goto(`${server.base}/p/big/exports/new`);
     const list = page.getByRole('listbox', { name: 'Patients in Cohort 2024' });
     await list.getByRole('option').first().waitFor();
     expect(await list.getByRole('option').count()).toBeLessThan(40);

@@ -1,19 +1,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/domain/policy.js';
-import { buildHttpApp, DEFAULT_WEB_ROOT } from '../../src/http/app.js';
 import type { ExportWorker } from '../../src/jobs/export-worker.js';
 import { hasChromium, launchChromium, screenshot } from '../helpers/browser.js';
-import { openTestContext, type TestContext } from '../helpers/context.js';
-import { testDatabases } from '../helpers/databases.js';
+import { listenForBrowser, openBrowserTestContext, PASSWORD, type BrowserServer } from '../helpers/browser-server.js';
+import type { TestContext } from '../helpers/context.js';
 import { startWorker, waitForStatus } from '../helpers/exports.js';
 import { verifyZipWithTools } from '../helpers/zip-tools.js';
 
-const PASSWORD = 'demo password 123';
 const EXPORT_NAME = 'Shared cohort';
 const TOKEN_URL = /^https:\/\/cohort\.lab\.example\/share\/([A-Za-z0-9_-]{43})$/;
 
@@ -25,10 +22,9 @@ const TOKEN_URL = /^https:\/\/cohort\.lab\.example\/share\/([A-Za-z0-9_-]{43})$/
  */
 describe.skipIf(!hasChromium)('share links and export emails in Chromium', () => {
   let ctx: TestContext;
-  let app: FastifyInstance;
+  let server: BrowserServer;
   let browser: Browser;
   let page: Page;
-  let base: string;
   let worker: ExportWorker;
   let tmp: string;
   let exportId = '';
@@ -36,16 +32,20 @@ describe.skipIf(!hasChromium)('share links and export emails in Chromium', () =>
   const visitors: BrowserContext[] = [];
 
   beforeAll(async () => {
-    if (!fs.existsSync(`${DEFAULT_WEB_ROOT}/index.html`)) throw new Error('The web app is not built: run `npm run build` (npm test does).');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cohort-shares-ui-'));
-    ctx = await openTestContext(testDatabases()[0]!, {}, { sharePublicLinks: true });
-    const { user } = await ctx.services.admin.addUser({ username: 'ada', email: 'ada@lab.test', password: PASSWORD, displayName: 'Ada Lovelace' });
-    await ctx.services.admin.addUser({ username: 'olga', email: 'olga@lab.test', password: PASSWORD, displayName: 'Olga Outsider' });
-    await ctx.services.demo.load({ patients: 6, ownerUsername: 'ada' });
+    let userIds: Map<string, string>;
+    ({ ctx, userIds } = await openBrowserTestContext({
+      sharePublicLinks: true,
+      users: [
+        { username: 'ada', displayName: 'Ada Lovelace' },
+        { username: 'olga', displayName: 'Olga Outsider' },
+      ],
+      demo: { patients: 6, owner: 'ada' },
+    }));
 
     worker = startWorker(ctx.services, ctx.blobs, ctx.queue);
     await worker.start();
-    const ada: Actor = { userId: user.id, isSiteAdmin: false };
+    const ada: Actor = { userId: userIds.get('ada')!, isSiteAdmin: false };
     const tree = await ctx.services.browse.tree(ada, 'demo');
     const modalities = await ctx.services.browse.modalities(ada, 'demo');
     const created = await ctx.services.exports.create(
@@ -63,18 +63,7 @@ describe.skipIf(!hasChromium)('share links and export emails in Chromium', () =>
     exportId = created.id;
     await waitForStatus(ctx.services, exportId, ['completed']);
 
-    app = await buildHttpApp(ctx.services, {
-      logLevel: 'silent',
-      sessionTtlMs: 3600_000,
-      cookieSecure: false,
-      trustProxy: false,
-      loginRateLimitPerMinute: 100,
-      shareGuessesPerMinute: 1000,
-      version: 'test',
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    server = await listenForBrowser(ctx, { shareGuessesPerMinute: 1000 });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     // A step that cannot happen fails with its locator instead of the whole test timing out.
@@ -87,13 +76,13 @@ describe.skipIf(!hasChromium)('share links and export emails in Chromium', () =>
     for (const visitor of visitors) await visitor.close().catch(() => undefined);
     await browser?.close();
     await worker?.stop();
-    await app?.close();
+    await server?.app.close();
     await ctx?.close();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   async function signIn(target: Page, username: string, from = '/') {
-    await target.goto(`${base}${from}`);
+    await target.goto(`${server.base}${from}`);
     await target.waitForURL(/\/login/);
     await target.getByLabel('Username').fill(username);
     await target.getByLabel('Password').fill(PASSWORD);
@@ -113,7 +102,7 @@ describe.skipIf(!hasChromium)('share links and export emails in Chromium', () =>
   const shareItem = (access: 'members' | 'link'): Locator => drawer().locator(`li[data-share-id]`).filter({ hasText: access === 'link' ? 'Anyone with the link' : 'Project members' }).first();
 
   async function openDetails() {
-    await page.goto(`${base}/p/demo/exports?export=${exportId}`);
+    await page.goto(`${server.base}/p/demo/exports?export=${exportId}`);
     await drawer().getByRole('heading', { name: /^Share links/ }).waitFor();
     await expect.poll(() => drawer().getByText('No share links yet').count()).toBe(1);
   }
@@ -211,7 +200,7 @@ describe.skipIf(!hasChromium)('share links and export emails in Chromium', () =>
     expect(await item.getAttribute('data-state')).toBe('active');
     expect(await item.innerText()).toMatch(/0 of 3 downloads/);
     expect(await page.content()).not.toContain(token!);
-    const [share] = ((await (await page.request.get(`${base}/api/demo/exports/${exportId}/shares`)).json()) as { shares: Array<{ expiresAt: string }> }).shares;
+    const [share] = ((await (await page.request.get(`${server.base}/api/demo/exports/${exportId}/shares`)).json()) as { shares: Array<{ expiresAt: string }> }).shares;
     const exportRow = (await ctx.services.repos.exports.findById(exportId))!;
     expect(share!.expiresAt).toBe(exportRow.expires_at);
     linkPath = new URL(url).pathname;
@@ -219,7 +208,7 @@ describe.skipIf(!hasChromium)('share links and export emails in Chromium', () =>
 
   it('opens the link in a browser that is not signed in and downloads a valid ZIP', async () => {
     const guest = await visitor();
-    await guest.goto(`${base}${linkPath}`);
+    await guest.goto(`${server.base}${linkPath}`);
     await guest.getByRole('heading', { level: 1, name: EXPORT_NAME }).waitFor();
     const facts = guest.getByRole('definition');
     expect(await guest.locator('dl').innerText()).toMatch(/Patients\s+6/);
@@ -293,7 +282,7 @@ describe.skipIf(!hasChromium)('share links and export emails in Chromium', () =>
     const membersPath = new URL(url).pathname;
 
     const guest = await visitor();
-    await guest.goto(`${base}${membersPath}`);
+    await guest.goto(`${server.base}${membersPath}`);
     await guest.getByRole('heading', { level: 1, name: 'Sign in to open this link' }).waitFor();
     await screenshot(guest, 'share-sign-in');
     await guest.getByRole('link', { name: 'Sign in' }).click();
@@ -301,7 +290,7 @@ describe.skipIf(!hasChromium)('share links and export emails in Chromium', () =>
     await guest.getByLabel('Username').fill('ada');
     await guest.getByLabel('Password').fill(PASSWORD);
     await guest.getByRole('button', { name: /sign in/i }).click();
-    await guest.waitForURL(`${base}${membersPath}`);
+    await guest.waitForURL(`${server.base}${membersPath}`);
     await guest.getByRole('heading', { level: 1, name: EXPORT_NAME }).waitFor();
     expect(await guest.getByText(/Shared with project members; you are signed in as Ada Lovelace/).count()).toBe(1);
     // Signed in: the page has the user menu.
@@ -310,15 +299,15 @@ describe.skipIf(!hasChromium)('share links and export emails in Chromium', () =>
     // Someone who is not in the project is told why.
     const outsider = await visitor({ width: 390, height: 800 });
     await signIn(outsider, 'olga');
-    await outsider.waitForURL(`${base}/`);
-    await outsider.goto(`${base}${membersPath}`);
+    await outsider.waitForURL(`${server.base}/`);
+    await outsider.goto(`${server.base}${membersPath}`);
     await outsider.getByRole('heading', { level: 1, name: 'You cannot open this export' }).waitFor();
     expect(await outsider.getByText(/This export holds patients you do not have access to\./).count()).toBe(1);
   });
 
   it('turns export emails off and on from the user menu, putting the switch back when saving fails', async () => {
-    const settings = async () => ((await (await page.request.get(`${base}/api/me/settings`)).json()) as { exportEmails: boolean }).exportEmails;
-    await page.goto(`${base}/p/demo/exports`);
+    const settings = async () => ((await (await page.request.get(`${server.base}/api/me/settings`)).json()) as { exportEmails: boolean }).exportEmails;
+    await page.goto(`${server.base}/p/demo/exports`);
     expect(await settings()).toBe(true);
     await page.getByRole('button', { name: 'Ada Lovelace' }).click();
     const item = page.getByRole('menuitemcheckbox', { name: /Email me when my exports finish/ });
@@ -353,7 +342,7 @@ describe.skipIf(!hasChromium)('share links and export emails in Chromium', () =>
   });
 
   async function openDetailsWithLinks() {
-    await page.goto(`${base}/p/demo/exports?export=${exportId}`);
+    await page.goto(`${server.base}/p/demo/exports?export=${exportId}`);
     await shareItems().first().waitFor();
   }
 });

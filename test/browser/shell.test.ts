@@ -1,49 +1,35 @@
-import fs from 'node:fs';
-import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildHttpApp, DEFAULT_WEB_ROOT } from '../../src/http/app.js';
 import { hasChromium, launchChromium, screenshot } from '../helpers/browser.js';
-import { openTestContext, type TestContext } from '../helpers/context.js';
-import { testDatabases } from '../helpers/databases.js';
-
-const PASSWORD = 'demo password 123';
+import { listenForBrowser, openBrowserTestContext, PASSWORD, type BrowserServer } from '../helpers/browser-server.js';
+import type { TestContext } from '../helpers/context.js';
 
 describe.skipIf(!hasChromium)('web shell in Chromium', () => {
   let ctx: TestContext;
-  let app: FastifyInstance;
+  let server: BrowserServer;
   let browser: Browser;
-  let base: string;
 
   beforeAll(async () => {
-    if (!fs.existsSync(`${DEFAULT_WEB_ROOT}/index.html`)) throw new Error('The web app is not built: run `npm run build` (npm test does).');
-    ctx = await openTestContext(testDatabases()[0]!);
-    await ctx.services.admin.addUser({ username: 'admin', email: 'admin@lab.test', password: PASSWORD, siteAdmin: true, displayName: 'Ada Admin' });
-    await ctx.services.admin.addUser({ username: 'grace', email: 'grace@lab.test', password: PASSWORD, displayName: 'Grace' });
-    await ctx.services.demo.load({ patients: 12, ownerUsername: 'admin' });
+    ({ ctx } = await openBrowserTestContext({
+      users: [
+        { username: 'admin', displayName: 'Ada Admin', siteAdmin: true },
+        { username: 'grace', displayName: 'Grace' },
+      ],
+      demo: { patients: 12, owner: 'admin' },
+    }));
     await ctx.services.admin.addMember({ projectSlug: 'demo', username: 'grace', role: 'member' });
     await ctx.services.admin.grantFolder({ projectSlug: 'demo', username: 'grace', folderPath: 'Implants/Pilot study' });
-    app = await buildHttpApp(ctx.services, {
-      logLevel: 'silent',
-      sessionTtlMs: 3600_000,
-      cookieSecure: false,
-      trustProxy: false,
-      loginRateLimitPerMinute: 100,
-      version: 'test',
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    server = await listenForBrowser(ctx);
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
-    await app?.close();
+    await server?.app.close();
     await ctx?.close();
   });
 
   async function signIn(page: Page, username: string) {
-    await page.goto(`${base}/p/demo`);
+    await page.goto(`${server.base}/p/demo`);
     await page.waitForURL(/\/login/);
     await page.getByLabel('Username').fill(username);
     await page.getByLabel('Password').fill(PASSWORD);
@@ -52,7 +38,7 @@ describe.skipIf(!hasChromium)('web shell in Chromium', () => {
 
   it('refuses a wrong password with a message, then signs in and returns to the page asked for', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(`${base}/`);
+    await page.goto(`${server.base}/`);
     await page.waitForURL(/\/login/);
     await page.getByLabel('Username').fill('admin');
     await page.getByLabel('Password').fill('not the password');
@@ -69,7 +55,7 @@ describe.skipIf(!hasChromium)('web shell in Chromium', () => {
 
   it('shows the project picker, the folder tree and the patient list', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(`${base}/login`);
+    await page.goto(`${server.base}/login`);
     await page.getByLabel('Username').fill('admin');
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: /sign in/i }).click();

@@ -1,7 +1,8 @@
-import { Group, Skeleton, Stack, Table, Text, VisuallyHidden } from '@mantine/core';
+import { Group, Skeleton, Stack, Table, Text } from '@mantine/core';
 import type { Patient } from '../api';
 import { formatBytes, formatDate, formatNumber } from '../format';
 import { ModalityBadge, TagBadge, VisibilityBadge } from './badges';
+import { ColumnHeads, Dash, type ColumnHead } from './tableParts';
 
 interface PatientTableProps {
   patients: Patient[];
@@ -17,33 +18,14 @@ interface PatientTableProps {
 
 const MIN_WIDTH = 820;
 
-function Dash() {
-  return (
-    <>
-      <Text span c="dimmed" aria-hidden>
-        —
-      </Text>
-      <VisuallyHidden>None</VisuallyHidden>
-    </>
-  );
-}
-
-function columnHeads() {
-  return (
-    <Table.Tr>
-      <Table.Th scope="col">Name</Table.Th>
-      <Table.Th scope="col">Code</Table.Th>
-      <Table.Th scope="col">Tags</Table.Th>
-      <Table.Th scope="col">Modalities</Table.Th>
-      <Table.Th scope="col" ta="right">
-        Files
-      </Table.Th>
-      <Table.Th scope="col" ta="right">
-        Size
-      </Table.Th>
-    </Table.Tr>
-  );
-}
+const COLUMNS: readonly ColumnHead[] = [
+  { label: 'Name' },
+  { label: 'Code' },
+  { label: 'Tags' },
+  { label: 'Modalities' },
+  { label: 'Files', right: true },
+  { label: 'Size', right: true },
+];
 
 export function PatientTable({ patients, label, tagColors, modalityNames, showFolder, stale }: PatientTableProps) {
   return (
@@ -54,9 +36,13 @@ export function PatientTable({ patients, label, tagColors, modalityNames, showFo
         highlightOnHover
         aria-label={label}
         aria-busy={stale || undefined}
-        style={{ opacity: stale ? 0.6 : 1, transition: 'opacity 150ms ease' }}
+        // position: relative keeps the visually hidden (absolutely positioned) "None" labels inside
+        // the scroll container, so they cannot widen the page on narrow screens.
+        style={{ position: 'relative', opacity: stale ? 0.6 : 1, transition: 'opacity 150ms ease' }}
       >
-        <Table.Thead>{columnHeads()}</Table.Thead>
+        <Table.Thead>
+          <ColumnHeads columns={COLUMNS} />
+        </Table.Thead>
         <Table.Tbody>
           {patients.map((patient) => (
             <Table.Tr key={patient.id}>
@@ -125,7 +111,9 @@ export function PatientTableSkeleton({ rows = 8 }: { rows?: number }) {
   return (
     <Table.ScrollContainer minWidth={MIN_WIDTH} type="native">
       <Table verticalSpacing="sm" horizontalSpacing="md" aria-busy="true" aria-label="Loading patients">
-        <Table.Thead>{columnHeads()}</Table.Thead>
+        <Table.Thead>
+          <ColumnHeads columns={COLUMNS} />
+        </Table.Thead>
         <Table.Tbody>
           {Array.from({ length: rows }, (_, i) => (
             <Table.Tr key={i}>

@@ -29,6 +29,7 @@ import { ExportProgress } from '../components/exports/ExportProgress';
 import { ExportStatusBadge, STATUS_FILTERS, statusLabel } from '../components/exports/exportStatus';
 import { useThroughput } from '../components/exports/useThroughput';
 import { EmptyState, ErrorState } from '../components/StateViews';
+import { ColumnHeads, Dash, type ColumnHead } from '../components/tableParts';
 import {
   EXPORT_STATUSES,
   exportKeys,
@@ -89,19 +90,21 @@ function useListState(): [ListState, (patch: Partial<ListState>) => void] {
   return [state, update];
 }
 
+const COLUMNS: readonly ColumnHead[] = [
+  { label: 'Export' },
+  { label: 'Status' },
+  { label: 'Created' },
+  { label: 'Completed' },
+  { label: 'Patients', right: true },
+  { label: 'Files', right: true },
+  { label: 'Size', right: true },
+  { label: 'Expires' },
+  { label: 'Created by' },
+  { label: <VisuallyHidden>Actions</VisuallyHidden>, right: true },
+];
+
 type Confirm = { kind: 'cancel' | 'delete'; job: ExportJob } | null;
 type Flash = { message: string; color: 'teal' | 'red' } | null;
-
-function Dash() {
-  return (
-    <>
-      <Text span c="dimmed" aria-hidden>
-        —
-      </Text>
-      <VisuallyHidden>None</VisuallyHidden>
-    </>
-  );
-}
 
 function sizeOf(job: ExportJob): { text: string; title: string } {
   if (job.status === 'completed' && job.zipSize !== null) return { text: formatBytes(job.zipSize), title: 'Size of the ZIP' };
@@ -476,26 +479,7 @@ function ExportTable({
         style={{ opacity: stale ? 0.6 : 1 }}
       >
         <Table.Thead>
-          <Table.Tr>
-            <Table.Th scope="col">Export</Table.Th>
-            <Table.Th scope="col">Status</Table.Th>
-            <Table.Th scope="col">Created</Table.Th>
-            <Table.Th scope="col">Completed</Table.Th>
-            <Table.Th scope="col" ta="right">
-              Patients
-            </Table.Th>
-            <Table.Th scope="col" ta="right">
-              Files
-            </Table.Th>
-            <Table.Th scope="col" ta="right">
-              Size
-            </Table.Th>
-            <Table.Th scope="col">Expires</Table.Th>
-            <Table.Th scope="col">Created by</Table.Th>
-            <Table.Th scope="col" ta="right">
-              <VisuallyHidden>Actions</VisuallyHidden>
-            </Table.Th>
-          </Table.Tr>
+          <ColumnHeads columns={COLUMNS} />
         </Table.Thead>
         <Table.Tbody>
           {items.map((job) => {
