@@ -121,14 +121,15 @@ export function ProjectBrowserPage() {
 
       <Paper component="section" withBorder radius="md" p={{ base: 'sm', sm: 'md' }} className={classes.content} aria-labelledby={patientsHeadingId}>
         <Box mb="md">
-          <Group justify="space-between" align="flex-start" gap="sm" wrap="nowrap">
-            <Group gap="xs" wrap="nowrap" align="center" miw={0}>
+          <Group justify="space-between" align="flex-start" gap="sm">
+            <Group gap="xs" wrap="nowrap" align="center" miw={0} maw="100%">
               {selected.accessible ? (
                 <IconFolder size={20} aria-hidden style={{ flexShrink: 0 }} />
               ) : (
                 <IconLock size={20} aria-hidden style={{ flexShrink: 0 }} />
               )}
-              <Title order={2} fz="h3" id={patientsHeadingId} style={{ overflowWrap: 'anywhere' }}>
+              {/* break-word, not anywhere: a name that fits its own line moves the button down instead of splitting. */}
+              <Title order={2} fz="h3" id={patientsHeadingId} style={{ overflowWrap: 'break-word', minWidth: 0 }}>
                 {selected.name}
               </Title>
             </Group>
