@@ -11,6 +11,7 @@ import zlib from 'node:zlib';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportRow } from '../../src/adapters/db/schema.js';
+import { SCHEMA_CHANGE_LOCK } from '../../src/adapters/db/database.js';
 import { loadConfig } from '../../src/config.js';
 import type { Actor } from '../../src/domain/policy.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
@@ -191,8 +192,10 @@ async function dropSchemas(databaseUrl: string | undefined, schema: string | und
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
+    await client.query('select pg_advisory_lock($1)', [SCHEMA_CHANGE_LOCK]);
     await client.query(`drop schema if exists ${schema}_jobs cascade`);
     await client.query(`drop schema if exists ${schema} cascade`);
+    await client.query('select pg_advisory_unlock($1)', [SCHEMA_CHANGE_LOCK]);
   } finally {
     await client.end();
   }

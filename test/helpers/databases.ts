@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { migrateToLatest, openDatabase, type DatabaseHandle } from '../../src/adapters/db/database.js';
+import { migrateToLatest, openDatabase, SCHEMA_CHANGE_LOCK, type DatabaseHandle } from '../../src/adapters/db/database.js';
 
 export interface TestDatabase {
   name: 'sqlite' | 'postgres';
@@ -46,7 +46,10 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       try {
+        // Not while another test's migrations read the catalog (see SCHEMA_CHANGE_LOCK).
+        await client.query('select pg_advisory_lock($1)', [SCHEMA_CHANGE_LOCK]);
         await client.query(`drop schema if exists ${schema} cascade`);
+        await client.query('select pg_advisory_unlock($1)', [SCHEMA_CHANGE_LOCK]);
       } finally {
         await client.end();
       }

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
 import type pg from 'pg';
-import type { SqlDialect } from './column-types.js';
+import { dialectOf, type SqlDialect } from './column-types.js';
 import * as m0001 from './migrations/0001-foundation.js';
 import * as m0002 from './migrations/0002-exports.js';
 import * as m0003 from './migrations/0003-notifications-and-shares.js';
@@ -81,10 +81,30 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   return { db, dialect: 'postgres', schema, destroy: () => db.destroy() };
 }
 
+/**
+ * Held by anything that changes the schemas of a PostgreSQL database (migrations, dropping a
+ * schema): Kysely's migrator reads the catalog of every schema, and fails if another one is
+ * dropped or half-created at that moment.
+ */
+export const SCHEMA_CHANGE_LOCK = 727_274_001;
+
 export async function migrateToLatest(handle: Pick<DatabaseHandle, 'db' | 'schema'>): Promise<string[]> {
+  if (dialectOf(handle.db) !== 'postgres') return runMigrations(handle.db, handle.schema);
+  // One connection holds the session lock for the whole run.
+  return handle.db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(${SCHEMA_CHANGE_LOCK})`.execute(conn);
+    try {
+      return await runMigrations(conn, handle.schema);
+    } finally {
+      await sql`select pg_advisory_unlock(${SCHEMA_CHANGE_LOCK})`.execute(conn);
+    }
+  });
+}
+
+async function runMigrations(db: Kysely<Database>, schema: string | undefined): Promise<string[]> {
   // Naming the schema matters: Kysely looks for its bookkeeping tables across all schemas otherwise,
   // and would find another schema's when several share one database.
-  const migrator = new Migrator({ db: handle.db, provider: new StaticMigrationProvider(), migrationTableSchema: handle.schema });
+  const migrator = new Migrator({ db, provider: new StaticMigrationProvider(), migrationTableSchema: schema });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

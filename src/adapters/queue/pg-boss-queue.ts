@@ -1,4 +1,6 @@
+import pg from 'pg';
 import PgBoss from 'pg-boss';
+import { SCHEMA_CHANGE_LOCK } from '../db/database.js';
 import type { JobQueue } from './job-queue.js';
 
 const QUEUE = 'cohort-export';
@@ -13,7 +15,10 @@ export class PgBossQueue implements JobQueue {
   private started: Promise<void> | undefined;
   private workerIds: string[] = [];
 
+  private readonly connectionString: string;
+
   constructor(options: { connectionString: string; schema: string }) {
+    this.connectionString = options.connectionString;
     this.boss = new PgBoss({
       connectionString: options.connectionString,
       schema: options.schema,
@@ -29,7 +34,7 @@ export class PgBossQueue implements JobQueue {
 
   private ready(): Promise<void> {
     this.started ??= (async () => {
-      await this.boss.start();
+      await this.withSchemaLock(() => this.boss.start());
       // Workers starting together race to create the queue (PostgreSQL may even pick one of them as
       // a deadlock victim): whoever loses looks again and finds it made.
       for (let attempt = 1; !(await this.boss.getQueue(QUEUE)); attempt++) {
@@ -42,6 +47,19 @@ export class PgBossQueue implements JobQueue {
       }
     })();
     return this.started;
+  }
+
+  /** pg-boss creates and migrates its schema on start: not while Cohort's migrations read the catalog. */
+  private async withSchemaLock<T>(fn: () => Promise<T>): Promise<T> {
+    const client = new pg.Client({ connectionString: this.connectionString });
+    await client.connect();
+    try {
+      await client.query('select pg_advisory_lock($1)', [SCHEMA_CHANGE_LOCK]);
+      return await fn();
+    } finally {
+      await client.query('select pg_advisory_unlock($1)', [SCHEMA_CHANGE_LOCK]).catch(() => undefined);
+      await client.end();
+    }
   }
 
   async enqueue(exportId: string): Promise<void> {
