@@ -46,8 +46,7 @@ export class CatalogRepository {
   }
 
   filesByIds(ids: string[]): Promise<FileRow[]> {
-    if (ids.length === 0) return Promise.resolve([]);
-    return this.db.selectFrom('files').selectAll().where('id', 'in', ids).execute();
+    return inChunks(ids, (chunk) => this.db.selectFrom('files').selectAll().where('id', 'in', chunk).execute());
   }
 
   findPatientInFolder(folderId: string, name: string): Promise<PatientRow | undefined> {
