@@ -320,15 +320,13 @@ export class ExportPipeline {
     if (!creator || creator.disabled_at || !canExportFromProject(access)) {
       throw new ExportFailure('The person who created this export can no longer export from this project, so it was not built.');
     }
-    const frozen = await this.repos.exports.patients(row.id);
-    const facts = new Map((await this.repos.catalog.patientsWithFolders(frozen.map((p) => p.patient_id))).map((p) => [p.id, p]));
+    const frozen = await this.repos.exports.patientsNow(row.id);
     const actor = { userId: creator.id, isSiteAdmin: creator.is_site_admin === 1 };
     const skipped: Array<{ patientFolder: string; reason: string }> = [];
     const kept = new Set<string>();
-    for (const p of frozen) {
-      const patient = facts.get(p.patient_id);
+    for (const { folder, patientId, patient } of frozen) {
       if (!patient || patient.deleted_at || patient.project_id !== row.project_id) {
-        skipped.push({ patientFolder: p.folder, reason: 'deleted after the export was created' });
+        skipped.push({ patientFolder: folder, reason: 'deleted after the export was created' });
         continue;
       }
       const allowed = canExportPatient(actor, access, {
@@ -337,15 +335,13 @@ export class ExportPipeline {
         createdBy: patient.created_by,
         deleted: false,
       });
-      if (!allowed) throw new ExportFailure(`Access to ${p.folder} changed after the export was created, so it was not built. Create a new export.`);
-      kept.add(p.patient_id);
+      if (!allowed) throw new ExportFailure(`Access to ${folder} changed after the export was created, so it was not built. Create a new export.`);
+      kept.add(patientId);
     }
     const entries = (await this.repos.exports.entries(row.id)).filter((e) => kept.has(e.patient_id));
     const files = new Map((await this.repos.catalog.filesByIds(entries.map((e) => e.file_id))).map((f) => [f.id, f]));
-    const folders = new Map(frozen.map((p) => [p.patient_id, p.folder]));
-    const patients = frozen
-      .filter((p) => kept.has(p.patient_id))
-      .map((p) => ({ folder: p.folder, patient: facts.get(p.patient_id)! }));
+    const folders = new Map(frozen.map((p) => [p.patientId, p.folder]));
+    const patients = frozen.filter((p) => kept.has(p.patientId)).map((p) => ({ folder: p.folder, patient: p.patient! }));
     return { entries, patients, skipped, files, folderOf: (id: string) => folders.get(id) ?? 'unknown patient' };
   }
 

@@ -1,6 +1,7 @@
 import type { BlobStore } from '../adapters/blob/blob-store.js';
 import type { Repositories } from '../adapters/db/repositories/index.js';
 import type { JobQueue } from '../adapters/queue/job-queue.js';
+import { exportZipKey, exportZipPrefix } from '../services/export-service.js';
 import type { NotificationService } from '../services/notification-service.js';
 import type { ExportPipeline } from './export-pipeline.js';
 
@@ -84,7 +85,7 @@ export class ExportWorker {
         // attempt's partial output is removed, and if that worker wakes up it can no longer finish.
         const requeued = await this.repos.exports.transition(stale.id, ['processing'], { status: 'pending', worker_id: null, progress_phase: 'queued' }, stale.attempt);
         if (requeued) {
-          await this.blobs.delete(`exports/${stale.id}/attempt-${stale.attempt}.zip`).catch(() => undefined);
+          await this.blobs.delete(exportZipKey(stale.id, stale.attempt)).catch(() => undefined);
           this.options.log?.(`export ${stale.id}: worker ${stale.worker_id} stopped responding; queued again`);
           if (stale.cancel_requested_at) {
             await this.repos.exports.transition(stale.id, ['pending'], { status: 'cancelled', completed_at: now.toISOString(), progress_phase: 'cancelled' });
@@ -96,7 +97,7 @@ export class ExportWorker {
       for (const { id } of await this.repos.exports.pendingIds(100)) await this.queue.enqueue(id).catch(() => undefined);
       for (const expired of await this.repos.exports.expiredCompleted(now.toISOString())) {
         if (await this.repos.exports.transition(expired.id, ['completed'], { status: 'expired' })) {
-          for await (const key of this.blobs.list(`exports/${expired.id}/`)) await this.blobs.delete(key);
+          for await (const key of this.blobs.list(exportZipPrefix(expired.id))) await this.blobs.delete(key);
           await this.repos.audit.record({ action: 'export.expired', projectId: expired.project_id, targetType: 'export', targetId: expired.id });
         }
       }

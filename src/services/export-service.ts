@@ -49,8 +49,13 @@ const EXPORT_KEY_PREFIX = 'exports/';
 
 const count = (n: number) => n.toLocaleString('en-US');
 
+/** Where every ZIP an export's attempts write lives; one prefix, so one listing finds them all. */
+export function exportZipPrefix(exportId: string): string {
+  return `${EXPORT_KEY_PREFIX}${exportId}/`;
+}
+
 export function exportZipKey(exportId: string, attempt: number): string {
-  return `${EXPORT_KEY_PREFIX}${exportId}/attempt-${attempt}.zip`;
+  return `${exportZipPrefix(exportId)}attempt-${attempt}.zip`;
 }
 
 /** Creating, following and delivering exports; the building itself is the ExportPipeline's. */
@@ -104,11 +109,11 @@ export class ExportService {
   private async modalityIds(ctx: ProjectContext, slugs: string[]): Promise<string[]> {
     const wanted = [...new Set(slugs)];
     if (wanted.length === 0) throw validationError('modalities', 'Choose at least one modality.', 'no_modalities');
-    const usage = await this.repos.browse.modalityUsage(ctx.project.id, ctx.scope);
-    const unknown = wanted.filter((slug) => !usage.some((m) => m.slug === slug));
+    // Estimates run on every click: only the project's modality list is needed here, not usage counts.
+    const enabled = await this.repos.browse.projectModalities(ctx.project.id);
+    const unknown = wanted.filter((slug) => !enabled.some((m) => m.slug === slug));
     if (unknown.length) throw validationError('modalities', `Not a modality of this project: ${unknown.join(', ')}.`, 'unknown_modality');
-    const all = await this.repos.catalog.modalities();
-    return all.filter((m) => wanted.includes(m.slug)).map((m) => m.id);
+    return enabled.filter((m) => wanted.includes(m.slug)).map((m) => m.id);
   }
 
   async estimate(actor: Actor, slug: string, request: ExportRequest) {
@@ -360,7 +365,7 @@ export class ExportService {
 
   /** Removes every stored ZIP of an export, whatever attempt wrote it. */
   async removeZips(id: string): Promise<void> {
-    for await (const key of this.blobs.list(`${EXPORT_KEY_PREFIX}${id}/`)) await this.blobs.delete(key);
+    for await (const key of this.blobs.list(exportZipPrefix(id))) await this.blobs.delete(key);
   }
 
   async download(actor: Actor, slug: string, id: string, range: ByteRange | null, meta: RequestMeta): Promise<ExportDownload> {
@@ -404,10 +409,8 @@ export class ExportService {
   async maySeeAllPatients(actor: Actor, access: ProjectContext['access'] | null, row: ExportRow): Promise<boolean> {
     if (!access) return false;
     const skipped = new Set((JSON.parse(row.skipped) as Array<{ patientFolder: string }>).map((s) => s.patientFolder));
-    const frozen = (await this.repos.exports.patients(row.id)).filter((p) => !skipped.has(p.folder));
-    const facts = new Map((await this.repos.catalog.patientsWithFolders(frozen.map((p) => p.patient_id))).map((p) => [p.id, p]));
-    return frozen.every((p) => {
-      const patient = facts.get(p.patient_id);
+    const frozen = (await this.repos.exports.patientsNow(row.id)).filter((p) => !skipped.has(p.folder));
+    return frozen.every(({ patient }) => {
       if (!patient) return false;
       return canSeePatient(actor, access, {
         folderPath: patient.folder_path,

@@ -146,15 +146,20 @@ export class BrowseRepository {
     return { total: Number(total), items };
   }
 
-  /** The project's modalities with how many visible patients, files and bytes each has. */
-  async modalityUsage(projectId: string, scope: PatientScope): Promise<ModalityUsage[]> {
-    const modalities = await this.db
+  /** The modalities a project uses, in display order. */
+  projectModalities(projectId: string) {
+    return this.db
       .selectFrom('modalities as m')
       .innerJoin('project_modalities as pm', 'pm.modality_id', 'm.id')
       .select(['m.id', 'm.slug', 'm.name', 'm.subtypes', 'm.extensions'])
       .where('pm.project_id', '=', projectId)
       .orderBy('m.sort_order')
       .execute();
+  }
+
+  /** The project's modalities with how many visible patients, files and bytes each has. */
+  async modalityUsage(projectId: string, scope: PatientScope): Promise<ModalityUsage[]> {
+    const modalities = await this.projectModalities(projectId);
     const usage = await this.db
       .selectFrom('files as fi')
       .innerJoin('patients as p', 'p.id', 'fi.patient_id')

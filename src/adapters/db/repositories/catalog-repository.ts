@@ -19,17 +19,6 @@ export class CatalogRepository {
     return this.db.selectFrom('patients').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  /** Patients with their folder paths, for re-checking access when an export runs. */
-  patientsWithFolders(ids: string[]) {
-    if (ids.length === 0) return Promise.resolve([]);
-    return this.db
-      .selectFrom('patients as p')
-      .innerJoin('folders as f', 'f.id', 'p.folder_id')
-      .select(['p.id', 'p.project_id', 'p.name', 'p.code', 'p.visibility', 'p.created_by', 'p.deleted_at', 'f.path as folder_path'])
-      .where('p.id', 'in', ids)
-      .execute();
-  }
-
   async tagsOfPatients(ids: string[]): Promise<Map<string, string[]>> {
     const rows = await inChunks(ids, (chunk) =>
       this.db

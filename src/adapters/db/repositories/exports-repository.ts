@@ -232,6 +232,29 @@ export class ExportsRepository {
     return Number(row.n ?? 0);
   }
 
+  /**
+   * The frozen patient list with each patient as it is now (folder path, visibility, deletion), or
+   * `patient: null` when the row is gone: what every access re-check of an export reads.
+   */
+  async patientsNow(exportId: string) {
+    const rows = await this.db
+      .selectFrom('dataset_export_patients as ep')
+      .leftJoin('patients as p', 'p.id', 'ep.patient_id')
+      .leftJoin('folders as f', 'f.id', 'p.folder_id')
+      .select(['ep.folder', 'ep.patient_id', 'p.id', 'p.project_id', 'p.name', 'p.code', 'p.visibility', 'p.created_by', 'p.deleted_at', 'f.path as folder_path'])
+      .where('ep.export_id', '=', exportId)
+      .orderBy('ep.ordinal')
+      .execute();
+    return rows.map((r) => ({
+      folder: r.folder,
+      patientId: r.patient_id,
+      patient:
+        r.id && r.project_id && r.visibility && r.folder_path !== null
+          ? { id: r.id, project_id: r.project_id, name: r.name ?? '', code: r.code, visibility: r.visibility, created_by: r.created_by, deleted_at: r.deleted_at, folder_path: r.folder_path }
+          : null,
+    }));
+  }
+
   patients(exportId: string) {
     return this.db.selectFrom('dataset_export_patients').selectAll().where('export_id', '=', exportId).orderBy('ordinal').execute();
   }
